@@ -131,4 +131,16 @@ Result<DecodedImage> DecodeImage(std::span<const std::uint8_t> bytes, const Deco
   return image;
 }
 
+Result<std::vector<std::uint8_t>> EncodePng(const cv::Mat& image) {
+  std::vector<std::uint8_t> bytes;
+  try {
+    if (image.empty() || !cv::imencode(".png", image, bytes)) {
+      return InvalidArgumentError("cannot encode an empty image as PNG");
+    }
+  } catch (const cv::Exception& e) {
+    return InternalError(std::string("PNG encoding failed: ") + e.what());
+  }
+  return bytes;
+}
+
 }  // namespace abis::imaging

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -51,6 +52,9 @@ Result<ImageInfo> ProbeImage(std::span<const std::uint8_t> bytes);
 // ResourceExhausted for dimensions over the limits) say what was wrong.
 Result<DecodedImage> DecodeImage(std::span<const std::uint8_t> bytes,
                                  const DecodeLimits& limits = {});
+
+// Lossless PNG bytes of an 8-bit image (for face crops shown to reviewers).
+Result<std::vector<std::uint8_t>> EncodePng(const cv::Mat& image);
 
 }  // namespace abis::imaging
 

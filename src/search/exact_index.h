@@ -43,6 +43,7 @@ class ExactFaceIndex {
                                        double min_score = 0.0) const;
 
   std::size_t size() const { return reference_ids_.size(); }
+  std::size_t identity_count() const { return identities_.size(); }
   int dimensions() const { return dimensions_; }
 
  private:

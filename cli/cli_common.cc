@@ -1,0 +1,94 @@
+#include "cli/cli_common.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <algorithm>
+#include <iostream>
+
+#include "core/file_io.h"
+
+namespace abis::cli {
+
+void AddGlobalFlags(CLI::App& command, GlobalFlags& flags, bool with_json_flag) {
+  const char* db_env = std::getenv("ABIS_DB");
+  const char* models_env = std::getenv("ABIS_MODELS");
+  flags.database_path = db_env ? db_env : "abis.db";
+  flags.model_dir = models_env ? models_env : ABIS_MODEL_DIR;
+  command.add_option("--db", flags.database_path, "SQLite gallery store (env ABIS_DB)")
+      ->capture_default_str();
+  command.add_option("--models", flags.model_dir, "Model folder (env ABIS_MODELS)")
+      ->capture_default_str();
+  if (with_json_flag) command.add_flag("--json", flags.json, "Print JSON instead of a table");
+}
+
+Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& flags,
+                                           const std::string& database_override) {
+  EngineOptions options;
+  options.database_path = database_override.empty() ? flags.database_path : database_override;
+  options.model_dir = flags.model_dir;
+  return Engine::Open(options);
+}
+
+Result<std::vector<std::uint8_t>> ReadCapture(const std::string& path) {
+  auto bytes = ReadFileBytes(path, 32u << 20);
+  if (!bytes.ok()) return bytes.status();
+  return bytes;
+}
+
+nlohmann::json ToJson(const FaceQualityReport& q) {
+  return {{"detection_score", q.detection_score}, {"face_width_px", q.face_width_px},
+          {"inter_eye_px", q.inter_eye_px},       {"sharpness", q.sharpness},
+          {"exposure_mean", q.exposure_mean},     {"clipped_fraction", q.clipped_fraction},
+          {"yaw_deg", q.yaw_deg},                 {"roll_deg", q.roll_deg},
+          {"score", q.score}};
+}
+
+nlohmann::json ToJson(const ProbeFace& face) {
+  nlohmann::json json = {
+      {"index", face.index},
+      {"box", {{"x", face.box.x}, {"y", face.box.y}, {"width", face.box.width},
+               {"height", face.box.height}}},
+      {"quality", ToJson(face.quality)},
+      {"passes_gate", face.gate_failure.empty()}};
+  if (!face.gate_failure.empty()) json["gate_failure"] = face.gate_failure;
+  return json;
+}
+
+nlohmann::json ToJson(const Candidate& c) {
+  return {{"rank", c.rank}, {"identity", c.identity}, {"reference_id", c.reference_id},
+          {"score", c.score}, {"distance", c.distance}};
+}
+
+nlohmann::json ToJson(const AlgorithmInfo& a) {
+  return {{"algorithm", a.algorithm}, {"model_digest", a.model_digest},
+          {"verification_threshold", a.verification_threshold},
+          {"duplicate_threshold", a.duplicate_threshold}};
+}
+
+int ReportError(const GlobalFlags& flags, const Status& status) {
+  if (flags.json) {
+    PrintJson({{"error", {{"code", std::string(StatusCodeName(status.code()))},
+                          {"message", status.message()}}}});
+  } else {
+    std::cerr << "abis: " << status.ToString() << "\n";
+  }
+  return 1;
+}
+
+void ShowProgress(std::size_t done, std::size_t total, const std::string& what) {
+  static const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  if (terminal) {
+    std::cerr << "\r[" << done << "/" << total << "] " << what << "   " << std::flush;
+    if (done == total) std::cerr << "\n";
+    return;
+  }
+  std::size_t step = std::max<std::size_t>(1, total / 10);
+  if (done % step == 0 || done == total) {
+    std::cerr << "[" << done << "/" << total << "] " << what << "\n";
+  }
+}
+
+void PrintJson(const nlohmann::json& document) { std::cout << document.dump(2) << "\n"; }
+
+}  // namespace abis::cli

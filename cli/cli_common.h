@@ -1,0 +1,64 @@
+// cli_common.h
+//
+// What every `abis` subcommand shares: engine options from flags and
+// environment, reading captures, JSON renderings of results, and one way to
+// report errors (stderr text, or a JSON error object with --json).
+
+#ifndef ABIS_CLI_CLI_COMMON_H_
+#define ABIS_CLI_CLI_COMMON_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "abis/engine.h"
+
+namespace abis::cli {
+
+struct GlobalFlags {
+  std::string database_path;
+  std::string model_dir;
+  bool json = false;
+};
+
+// Adds --db, --models and (unless the command gives --json its own
+// meaning) the --json output flag to `command`.
+void AddGlobalFlags(CLI::App& command, GlobalFlags& flags, bool with_json_flag = true);
+
+Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& flags,
+                                           const std::string& database_override = "");
+
+// Reads a capture file (bounded size).
+Result<std::vector<std::uint8_t>> ReadCapture(const std::string& path);
+
+nlohmann::json ToJson(const FaceQualityReport& quality);
+nlohmann::json ToJson(const ProbeFace& face);
+nlohmann::json ToJson(const Candidate& candidate);
+nlohmann::json ToJson(const AlgorithmInfo& algorithm);
+
+// Prints `status` and returns the process exit code for it (1).
+int ReportError(const GlobalFlags& flags, const Status& status);
+
+// Progress of a bulk job on stderr: a live line on a terminal, and a line
+// per tenth of the work otherwise (logs stay readable).
+void ShowProgress(std::size_t done, std::size_t total, const std::string& what);
+
+// Prints a JSON document to stdout.
+void PrintJson(const nlohmann::json& document);
+
+// Subcommands; each registers itself on `app` and runs when chosen.
+void RegisterEnrolCommand(CLI::App& app);
+void RegisterIdentifyCommand(CLI::App& app);
+void RegisterVerifyCommand(CLI::App& app);
+void RegisterCompareCommand(CLI::App& app);
+void RegisterFacesCommand(CLI::App& app);
+void RegisterGalleryCommand(CLI::App& app);
+void RegisterEvalCommand(CLI::App& app);
+
+}  // namespace abis::cli
+
+#endif  // ABIS_CLI_CLI_COMMON_H_

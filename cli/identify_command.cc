@@ -1,0 +1,109 @@
+// abis identify: 1:N search of one probe photo in a gallery. Prints a ranked
+// candidate list, never a "match": candidates are leads for human review.
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cli_common.h"
+
+namespace abis::cli {
+namespace {
+
+struct IdentifyFlags {
+  GlobalFlags global;
+  std::string gallery;
+  std::string image_path;
+  std::string modality = "face";
+  int max_candidates = 20;
+  double min_score = 0.0;
+  int face_index = -1;
+};
+
+void PrintFaces(const std::vector<ProbeFace>& faces) {
+  std::printf("%-5s %-28s %8s %8s %8s %s\n", "face", "box (x,y,w,h)", "det", "eyes_px", "quality",
+              "gate");
+  for (const ProbeFace& f : faces) {
+    char box[64];
+    std::snprintf(box, sizeof box, "%.0f,%.0f,%.0f,%.0f", f.box.x, f.box.y, f.box.width,
+                  f.box.height);
+    std::printf("%-5d %-28s %8.2f %8.1f %8.1f %s\n", f.index, box, f.quality.detection_score,
+                f.quality.inter_eye_px, f.quality.score,
+                f.gate_failure.empty() ? "ok" : f.gate_failure.c_str());
+  }
+}
+
+int RunIdentify(const IdentifyFlags& flags) {
+  auto modality = ParseModality(flags.modality);
+  if (!modality.ok()) return ReportError(flags.global, modality.status());
+  auto image = ReadCapture(flags.image_path);
+  if (!image.ok()) return ReportError(flags.global, image.status());
+  auto engine = OpenEngine(flags.global);
+  if (!engine.ok()) return ReportError(flags.global, engine.status());
+  IdentificationRequest request{flags.gallery, std::move(*image), *modality, flags.max_candidates,
+                                flags.min_score, flags.face_index};
+  auto result = (*engine)->Identify(request);
+  if (!result.ok()) return ReportError(flags.global, result.status());
+
+  if (flags.global.json) {
+    nlohmann::json faces = nlohmann::json::array();
+    for (const ProbeFace& f : result->faces) faces.push_back(ToJson(f));
+    nlohmann::json candidates = nlohmann::json::array();
+    for (const Candidate& c : result->candidates) candidates.push_back(ToJson(c));
+    nlohmann::json document = {{"gallery", flags.gallery},
+                               {"gallery_identities", result->gallery_identities},
+                               {"gallery_references", result->gallery_references},
+                               {"faces", faces},
+                               {"candidates", candidates},
+                               {"algorithm", ToJson(result->algorithm)},
+                               {"note", "candidates are investigative leads, not identifications"}};
+    if (result->searched_face >= 0) {
+      document["searched_face"] = result->searched_face;
+    } else {
+      document["searched_face"] = nullptr;
+      document["needs_face_selection"] = true;
+    }
+    PrintJson(document);
+    return 0;
+  }
+  if (result->searched_face < 0) {
+    std::cout << result->faces.size()
+              << " faces found; choose one with --face N and search again:\n";
+    PrintFaces(result->faces);
+    return 0;
+  }
+  std::cout << "probe face " << result->searched_face << " (quality "
+            << static_cast<int>(result->faces[result->searched_face].quality.score)
+            << ") searched in gallery " << flags.gallery << " (" << result->gallery_identities
+            << " identities, " << result->gallery_references << " references)\n";
+  std::printf("%4s  %-32s %8s %9s %10s\n", "rank", "identity", "score", "distance", "reference");
+  for (const Candidate& c : result->candidates) {
+    std::printf("%4d  %-32s %8.4f %9.4f %10lld\n", c.rank, c.identity.c_str(), c.score, c.distance,
+                static_cast<long long>(c.reference_id));
+  }
+  if (result->candidates.empty()) std::cout << "(no candidates)\n";
+  std::cout << "Candidates are leads for trained human review, not identifications.\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterIdentifyCommand(CLI::App& app) {
+  auto flags = std::make_shared<IdentifyFlags>();
+  CLI::App* command = app.add_subcommand("identify", "1:N search: ranked candidate list");
+  AddGlobalFlags(*command, flags->global);
+  command->add_option("--gallery,-g", flags->gallery, "Gallery to search")->required();
+  command->add_option("--top,-k", flags->max_candidates, "Candidate list length")
+      ->capture_default_str();
+  command->add_option("--min-score", flags->min_score, "Drop candidates below this score")
+      ->capture_default_str();
+  command->add_option("--face", flags->face_index, "Face to search when the photo has several");
+  command->add_option("--modality", flags->modality, "face (finger: not yet available)")
+      ->capture_default_str();
+  command->add_option("image", flags->image_path, "Probe photo")->required();
+  command->callback([flags] {
+    int code = RunIdentify(*flags);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace abis::cli

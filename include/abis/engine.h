@@ -1,0 +1,191 @@
+// engine.h
+//
+// Engine is the one facade over the pipeline stages: it decodes captures,
+// extracts templates, applies capture policy, keeps galleries in the store
+// and searches them. The CLI and the server are thin layers over it.
+//
+// Results are candidate lists and comparison scores, never a bare "match":
+// an identification becomes a decision only through human review (see
+// docs/governance.md). Every template names the algorithm and model digest
+// that made it; galleries never mix models.
+//
+// Thread safety: an Engine is used by one thread at a time (the detector and
+// the network keep scratch state). Run one Engine per worker.
+
+#ifndef ABIS_ENGINE_H_
+#define ABIS_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "abis/biometric_template.h"
+#include "abis/gallery.h"
+#include "abis/status.h"
+
+namespace abis {
+
+struct EngineOptions {
+  // SQLite file; ":memory:" for a throw-away gallery (evaluation, tests).
+  std::string database_path = "abis.db";
+  // Folder holding face_recognition_resnet_v1.dat (scripts/setup.sh makes it).
+  std::string model_dir;
+  std::string landmark_model_path = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+};
+
+// The algorithm that makes face templates, as recorded in each of them.
+struct AlgorithmInfo {
+  std::string algorithm;     // e.g. "face/dlib-resnet-v1".
+  std::string model_digest;  // SHA-256 of the weights file.
+  // Conventional score thresholds; calibrated false-match rates come from
+  // the evaluation (docs/evaluation.md).
+  double verification_threshold = 0;
+  double duplicate_threshold = 0;
+};
+
+struct FaceBox {
+  double x = 0, y = 0, width = 0, height = 0;  // Photo pixels.
+};
+
+struct FaceQualityReport {
+  double detection_score = 0;
+  double face_width_px = 0;
+  double inter_eye_px = 0;
+  double sharpness = 0;
+  double exposure_mean = 0;
+  double clipped_fraction = 0;
+  double yaw_deg = 0;
+  double roll_deg = 0;
+  double score = 0;  // Overall 0..100.
+};
+
+struct ProbeFace {
+  int index = 0;  // Order of detection score, 0 = most face-like.
+  FaceBox box;
+  FaceQualityReport quality;
+  // Empty when the face passes the capture gate, else why not.
+  std::string gate_failure;
+};
+
+struct Candidate {
+  int rank = 0;  // 1-based.
+  std::string identity;
+  std::int64_t reference_id = 0;
+  double score = 0;     // Similarity in [0, 1]; higher = more similar.
+  double distance = 0;  // Embedding distance behind the score.
+};
+
+struct EnrolmentRequest {
+  std::string gallery;
+  std::string identity;
+  std::vector<std::uint8_t> image;
+  Modality modality = Modality::kFace;
+  bool create_gallery = true;  // Create the gallery if it does not exist.
+};
+
+struct EnrolmentResult {
+  std::int64_t reference_id = 0;
+  std::string gallery;
+  std::string identity;
+  ProbeFace face;
+  std::string source_sha256;  // Hash of the capture; the image itself is not kept.
+  // Other identities already in the gallery that score at or above the
+  // duplicate threshold: enrolment deduplication for a human to resolve.
+  std::vector<Candidate> possible_duplicates;
+};
+
+struct IdentificationRequest {
+  std::string gallery;
+  std::vector<std::uint8_t> image;
+  Modality modality = Modality::kFace;
+  int max_candidates = 20;
+  double min_score = 0.0;
+  // Which face to search when the photo holds several; -1 = only one allowed.
+  int face_index = -1;
+};
+
+struct IdentificationResult {
+  std::vector<ProbeFace> faces;  // Every face found in the probe.
+  // The face searched, or -1 when several faces were found and none chosen:
+  // then `candidates` is empty and the caller picks one by index.
+  int searched_face = -1;
+  std::vector<Candidate> candidates;
+  std::int64_t gallery_references = 0;
+  std::int64_t gallery_identities = 0;
+  AlgorithmInfo algorithm;
+};
+
+struct VerificationRequest {
+  std::string gallery;
+  std::string identity;
+  std::vector<std::uint8_t> image;
+  int face_index = -1;
+};
+
+struct VerificationResult {
+  ProbeFace face;
+  std::int64_t reference_id = 0;  // The identity's best-scoring reference.
+  double score = 0;
+  double distance = 0;
+  double threshold = 0;
+  bool meets_threshold = false;  // score >= threshold.
+};
+
+struct ComparisonResult {
+  ProbeFace face_a;
+  ProbeFace face_b;
+  double score = 0;
+  double distance = 0;
+};
+
+// A face template with the capture it came from, for evaluation and tools.
+struct FaceExtraction {
+  Template face_template;
+  ProbeFace face;
+  int faces_found = 0;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+  virtual ~Engine() = default;
+
+  virtual const AlgorithmInfo& face_algorithm() const = 0;
+
+  // Rejects (no partial state): undecodable or oversized images, no face,
+  // several faces, faces failing the enrolment gate, a gallery of another model.
+  virtual Result<EnrolmentResult> Enrol(const EnrolmentRequest& request) = 0;
+
+  // Every face in the photo with its quality and probe-gate verdict.
+  virtual Result<std::vector<ProbeFace>> DetectFaces(const std::vector<std::uint8_t>& image) = 0;
+
+  // One template from a photo with exactly one face (or `face_index`),
+  // checked against the enrolment gate when `enrolment_gate`.
+  virtual Result<FaceExtraction> ExtractFace(const std::vector<std::uint8_t>& image,
+                                             int face_index, bool enrolment_gate) = 0;
+
+  // PNG of face `face_index` with a margin of half the box on each side:
+  // what a reviewer sees of a probe, and how the demo cuts group photos.
+  virtual Result<std::vector<std::uint8_t>> CropFace(const std::vector<std::uint8_t>& image,
+                                                     int face_index) = 0;
+
+  // Comparison score of two templates (see Candidate::score);
+  // FailedPrecondition when they come from different algorithms or models.
+  virtual Result<double> CompareTemplates(const Template& a, const Template& b) const = 0;
+
+  virtual Result<IdentificationResult> Identify(const IdentificationRequest& request) = 0;
+  virtual Result<VerificationResult> Verify(const VerificationRequest& request) = 0;
+  virtual Result<ComparisonResult> Compare(const std::vector<std::uint8_t>& image_a,
+                                           const std::vector<std::uint8_t>& image_b) = 0;
+
+  virtual Result<std::vector<GalleryInfo>> ListGalleries() = 0;
+  virtual Result<std::vector<std::string>> ListIdentities(const std::string& gallery) = 0;
+  virtual Status DeleteGallery(const std::string& gallery) = 0;
+  virtual Status DeleteIdentity(const std::string& gallery, const std::string& identity) = 0;
+};
+
+}  // namespace abis
+
+#endif  // ABIS_ENGINE_H_

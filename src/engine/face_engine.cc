@@ -1,0 +1,313 @@
+// The Engine implementation: orchestration only. Each step lives in its
+// stage (imaging, face, policy, templates, search, store); this file decides
+// their order and translates between their types and the public API.
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+#include "abis/engine.h"
+#include "core/digest.h"
+#include "face/face_analyzer.h"
+#include "face/face_embedder.h"
+#include "imaging/image_decoder.h"
+#include "policy/capture_policy.h"
+#include "search/exact_index.h"
+#include "search/face_scoring.h"
+#include "store/sqlite_store.h"
+
+namespace abis {
+namespace {
+
+constexpr char kFaceAlgorithm[] = "face/dlib-resnet-v1";
+constexpr char kFaceModelFile[] = "face_recognition_resnet_v1.dat";
+// dlib's 1:1 convention (distance 0.6) and a stricter duplicate screen
+// (0.5); both expressed as scores. See docs/algorithms.md.
+constexpr double kVerificationDistance = 0.6;
+constexpr double kDuplicateDistance = 0.5;
+
+FaceQualityReport ToReport(const face::FaceQuality& q) {
+  return {q.detection_score, q.face_width_px, q.inter_eye_px, q.sharpness, q.exposure_mean,
+          q.clipped_fraction, q.yaw_deg, q.roll_deg, q.score};
+}
+
+policy::FaceCaptureMeasures ToMeasures(const face::FaceQuality& q) {
+  return {q.detection_score, q.inter_eye_px, q.yaw_deg, q.roll_deg, q.score};
+}
+
+std::vector<Candidate> ToCandidates(const std::vector<search::IndexHit>& hits) {
+  std::vector<Candidate> candidates;
+  candidates.reserve(hits.size());
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    candidates.push_back({static_cast<int>(i) + 1, hits[i].identity, hits[i].reference_id,
+                          hits[i].score, hits[i].distance});
+  }
+  return candidates;
+}
+
+class FaceEngine final : public Engine {
+ public:
+  FaceEngine(std::unique_ptr<face::FaceAnalyzer> analyzer,
+             std::unique_ptr<face::FaceEmbedder> embedder, std::unique_ptr<SqliteStore> store)
+      : analyzer_(std::move(analyzer)), embedder_(std::move(embedder)), store_(std::move(store)) {
+    algorithm_.algorithm = kFaceAlgorithm;
+    algorithm_.model_digest = embedder_->model_digest();
+    algorithm_.verification_threshold = search::FaceScoreFromDistance(kVerificationDistance);
+    algorithm_.duplicate_threshold = search::FaceScoreFromDistance(kDuplicateDistance);
+  }
+
+  const AlgorithmInfo& face_algorithm() const override { return algorithm_; }
+
+  Result<std::vector<ProbeFace>> DetectFaces(const std::vector<std::uint8_t>& image) override {
+    ABIS_ASSIGN_OR_RETURN(auto analyzed, Analyze(image));
+    std::vector<ProbeFace> faces;
+    for (std::size_t i = 0; i < analyzed.size(); ++i) {
+      faces.push_back(Describe(analyzed[i], static_cast<int>(i), policy::DefaultProbeGate()));
+    }
+    return faces;
+  }
+
+  Result<FaceExtraction> ExtractFace(const std::vector<std::uint8_t>& image, int face_index,
+                                     bool enrolment_gate) override {
+    ABIS_ASSIGN_OR_RETURN(auto analyzed, Analyze(image));
+    policy::FaceCaptureGate gate =
+        enrolment_gate ? policy::DefaultEnrolmentGate() : policy::DefaultProbeGate();
+    ABIS_ASSIGN_OR_RETURN(int chosen, ChooseFace(analyzed, face_index));
+    ProbeFace face = Describe(analyzed[chosen], chosen, gate);
+    if (!face.gate_failure.empty()) return FailedPreconditionError(face.gate_failure);
+    ABIS_ASSIGN_OR_RETURN(Template face_template, Embed(analyzed[chosen]));
+    return FaceExtraction{std::move(face_template), std::move(face),
+                          static_cast<int>(analyzed.size())};
+  }
+
+  Result<EnrolmentResult> Enrol(const EnrolmentRequest& request) override {
+    if (request.modality != Modality::kFace) {
+      return UnimplementedError("enrolment for modality '" +
+                                std::string(ModalityName(request.modality)) +
+                                "' is not available in this build");
+    }
+    if (!request.create_gallery) ABIS_RETURN_IF_ERROR(store_->GetGallery(request.gallery).status());
+    ABIS_ASSIGN_OR_RETURN(FaceExtraction extraction, ExtractFace(request.image, -1, true));
+    EnrolmentResult result;
+    result.gallery = request.gallery;
+    result.identity = request.identity;
+    result.face = extraction.face;
+    result.source_sha256 = Sha256Hex(std::span<const std::uint8_t>(request.image));
+    auto gallery = store_->GetGallery(request.gallery);
+    if (!gallery.ok() && gallery.status().code() == StatusCode::kNotFound) {
+      ABIS_RETURN_IF_ERROR(store_->CreateGallery(request.gallery).status());
+    } else if (!gallery.ok()) {
+      return gallery.status();
+    }
+    ABIS_ASSIGN_OR_RETURN(const search::ExactFaceIndex* index, IndexFor(request.gallery));
+    ABIS_ASSIGN_OR_RETURN(auto hits, index->Search(extraction.face_template.features, 5,
+                                                   algorithm_.duplicate_threshold));
+    for (const Candidate& candidate : ToCandidates(hits)) {
+      if (candidate.identity != request.identity) result.possible_duplicates.push_back(candidate);
+    }
+    ABIS_ASSIGN_OR_RETURN(ReferenceRecord record,
+                          store_->AddReference(request.gallery, request.identity,
+                                               extraction.face_template, result.source_sha256));
+    result.reference_id = record.reference_id;
+    // Keep the cached index in step with the store only after the commit.
+    auto cached = indexes_.find(request.gallery);
+    if (cached != indexes_.end()) {
+      ABIS_RETURN_IF_ERROR(cached->second.Add(record.reference_id, request.identity,
+                                              extraction.face_template.features));
+    }
+    return result;
+  }
+
+  Result<std::vector<std::uint8_t>> CropFace(const std::vector<std::uint8_t>& image,
+                                             int face_index) override {
+    ABIS_ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(image));
+    ABIS_ASSIGN_OR_RETURN(auto analyzed, analyzer_->Analyze(decoded.bgr));
+    ABIS_ASSIGN_OR_RETURN(int chosen, ChooseFace(analyzed, face_index));
+    const cv::Rect2d& box = analyzed[chosen].box;
+    cv::Rect2d padded(box.x - box.width / 2, box.y - box.height / 2, box.width * 2,
+                      box.height * 2);
+    cv::Rect region = cv::Rect(padded) & cv::Rect(0, 0, decoded.bgr.cols, decoded.bgr.rows);
+    return imaging::EncodePng(decoded.bgr(region));
+  }
+
+  Result<double> CompareTemplates(const Template& a, const Template& b) const override {
+    ABIS_ASSIGN_OR_RETURN(search::FaceComparison comparison, search::CompareFaceTemplates(a, b));
+    return comparison.score;
+  }
+
+  Result<IdentificationResult> Identify(const IdentificationRequest& request) override {
+    if (request.modality != Modality::kFace) {
+      return UnimplementedError("identification for modality '" +
+                                std::string(ModalityName(request.modality)) +
+                                "' is not available in this build");
+    }
+    if (request.max_candidates <= 0 || request.max_candidates > 1000) {
+      return InvalidArgumentError("max_candidates must be in 1..1000");
+    }
+    ABIS_RETURN_IF_ERROR(store_->GetGallery(request.gallery).status());
+    ABIS_ASSIGN_OR_RETURN(auto analyzed, Analyze(request.image));
+    IdentificationResult result;
+    result.algorithm = algorithm_;
+    for (std::size_t i = 0; i < analyzed.size(); ++i) {
+      result.faces.push_back(
+          Describe(analyzed[i], static_cast<int>(i), policy::DefaultProbeGate()));
+    }
+    ABIS_ASSIGN_OR_RETURN(const search::ExactFaceIndex* index, IndexFor(request.gallery));
+    result.gallery_references = static_cast<std::int64_t>(index->size());
+    result.gallery_identities = static_cast<std::int64_t>(index->identity_count());
+    if (analyzed.size() > 1 && request.face_index < 0) return result;  // Caller picks a face.
+    ABIS_ASSIGN_OR_RETURN(int chosen, ChooseFace(analyzed, request.face_index));
+    if (!result.faces[chosen].gate_failure.empty()) {
+      return FailedPreconditionError(result.faces[chosen].gate_failure);
+    }
+    ABIS_ASSIGN_OR_RETURN(Template probe, Embed(analyzed[chosen]));
+    ABIS_ASSIGN_OR_RETURN(auto hits,
+                          index->Search(probe.features, request.max_candidates, request.min_score));
+    result.searched_face = chosen;
+    result.candidates = ToCandidates(hits);
+    return result;
+  }
+
+  Result<VerificationResult> Verify(const VerificationRequest& request) override {
+    ABIS_ASSIGN_OR_RETURN(auto references,
+                          store_->LoadIdentityReferences(request.gallery, request.identity,
+                                                         Modality::kFace));
+    if (references.empty()) {
+      return NotFoundError("identity '" + request.identity + "' has no face reference");
+    }
+    ABIS_ASSIGN_OR_RETURN(FaceExtraction probe, ExtractFace(request.image, request.face_index,
+                                                            false));
+    VerificationResult result;
+    result.face = probe.face;
+    result.threshold = algorithm_.verification_threshold;
+    result.score = -1;
+    for (const StoredReference& reference : references) {
+      ABIS_ASSIGN_OR_RETURN(auto comparison, search::CompareFaceTemplates(
+                                                 probe.face_template, reference.tmpl));
+      if (comparison.score > result.score) {
+        result.score = comparison.score;
+        result.distance = comparison.distance;
+        result.reference_id = reference.reference_id;
+      }
+    }
+    result.meets_threshold = result.score >= result.threshold;
+    return result;
+  }
+
+  Result<ComparisonResult> Compare(const std::vector<std::uint8_t>& image_a,
+                                   const std::vector<std::uint8_t>& image_b) override {
+    ABIS_ASSIGN_OR_RETURN(FaceExtraction a, ExtractFace(image_a, -1, false));
+    ABIS_ASSIGN_OR_RETURN(FaceExtraction b, ExtractFace(image_b, -1, false));
+    ABIS_ASSIGN_OR_RETURN(auto comparison,
+                          search::CompareFaceTemplates(a.face_template, b.face_template));
+    return ComparisonResult{a.face, b.face, comparison.score, comparison.distance};
+  }
+
+  Result<std::vector<GalleryInfo>> ListGalleries() override { return store_->ListGalleries(); }
+
+  Result<std::vector<std::string>> ListIdentities(const std::string& gallery) override {
+    return store_->ListIdentities(gallery);
+  }
+
+  Status DeleteGallery(const std::string& gallery) override {
+    indexes_.erase(gallery);
+    return store_->DeleteGallery(gallery);
+  }
+
+  Status DeleteIdentity(const std::string& gallery, const std::string& identity) override {
+    indexes_.erase(gallery);
+    return store_->DeleteIdentity(gallery, identity);
+  }
+
+ private:
+  Result<std::vector<face::AnalyzedFace>> Analyze(const std::vector<std::uint8_t>& image) {
+    ABIS_ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(image));
+    return analyzer_->Analyze(decoded.bgr);
+  }
+
+  static Result<int> ChooseFace(const std::vector<face::AnalyzedFace>& faces, int face_index) {
+    if (faces.empty()) return FailedPreconditionError("no face found in the image");
+    if (face_index >= 0) {
+      if (face_index >= static_cast<int>(faces.size())) {
+        return OutOfRangeError("face index " + std::to_string(face_index) + " but only " +
+                               std::to_string(faces.size()) + " face(s) found");
+      }
+      return face_index;
+    }
+    if (faces.size() > 1) {
+      return FailedPreconditionError(std::to_string(faces.size()) +
+                                     " faces found; exactly one is required (choose one by index)");
+    }
+    return 0;
+  }
+
+  ProbeFace Describe(const face::AnalyzedFace& face, int index,
+                     const policy::FaceCaptureGate& gate) const {
+    ProbeFace described;
+    described.index = index;
+    described.box = {face.box.x, face.box.y, face.box.width, face.box.height};
+    described.quality = ToReport(face.quality);
+    Status verdict = policy::CheckFaceCapture(ToMeasures(face.quality), gate);
+    if (!verdict.ok()) described.gate_failure = verdict.message();
+    return described;
+  }
+
+  Result<Template> Embed(const face::AnalyzedFace& face) {
+    ABIS_ASSIGN_OR_RETURN(auto descriptors, embedder_->Embed({face.chip}));
+    Template result;
+    result.header.modality = Modality::kFace;
+    result.header.algorithm = kFaceAlgorithm;
+    result.header.model_digest = embedder_->model_digest();
+    result.header.quality = static_cast<float>(std::clamp(face.quality.score, 0.0, 100.0));
+    result.features = std::move(descriptors.at(0));
+    return result;
+  }
+
+  // The gallery's in-memory index, loaded from the store on first use.
+  Result<const search::ExactFaceIndex*> IndexFor(const std::string& gallery) {
+    auto it = indexes_.find(gallery);
+    if (it != indexes_.end()) return &it->second;
+    ABIS_ASSIGN_OR_RETURN(auto references, store_->LoadReferences(gallery, Modality::kFace));
+    search::ExactFaceIndex index(face::FaceEmbedder::kDescriptorSize);
+    for (const StoredReference& reference : references) {
+      if (!AreComparable(reference.tmpl.header, ProbeHeader())) {
+        return FailedPreconditionError(
+            "gallery '" + gallery + "' holds templates of another model (" +
+            reference.tmpl.header.algorithm + " " + reference.tmpl.header.model_digest.substr(0, 12) +
+            "); re-enrol it with the current model");
+      }
+      ABIS_RETURN_IF_ERROR(
+          index.Add(reference.reference_id, reference.identity_external_id, reference.tmpl.features));
+    }
+    auto [inserted, unused] = indexes_.emplace(gallery, std::move(index));
+    return &inserted->second;
+  }
+
+  TemplateHeader ProbeHeader() const {
+    return {Modality::kFace, kFaceAlgorithm, embedder_->model_digest(), 0.0f};
+  }
+
+  std::unique_ptr<face::FaceAnalyzer> analyzer_;
+  std::unique_ptr<face::FaceEmbedder> embedder_;
+  std::unique_ptr<SqliteStore> store_;
+  AlgorithmInfo algorithm_;
+  std::map<std::string, search::ExactFaceIndex> indexes_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  std::string model_dir = options.model_dir.empty() ? std::string(ABIS_MODEL_DIR) : options.model_dir;
+  std::string model_path = (std::filesystem::path(model_dir) / kFaceModelFile).string();
+  ABIS_ASSIGN_OR_RETURN(auto analyzer, face::FaceAnalyzer::Load(options.landmark_model_path));
+  auto embedder = face::FaceEmbedder::Load(model_path);
+  if (!embedder.ok()) {
+    return embedder.status().WithContext("face model (run scripts/setup.sh to fetch and convert it)");
+  }
+  ABIS_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options.database_path));
+  return std::unique_ptr<Engine>(
+      new FaceEngine(std::move(analyzer), std::move(*embedder), std::move(store)));
+}
+
+}  // namespace abis

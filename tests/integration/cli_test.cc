@@ -1,0 +1,160 @@
+// The command-line contract, driven as a user or script would drive it.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "tests/integration/test_photos.h"
+
+namespace abis {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+CliRun Abis(const std::string& arguments) {
+  std::string command = std::string(ABIS_CLI_PATH) + " " + arguments + " 2>/dev/null";
+  CliRun run;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> buffer{};
+  std::size_t got;
+  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), got);
+  int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::FaceModelAvailable()) GTEST_SKIP() << "face model missing: run scripts/build.sh";
+    dir_ = fs::temp_directory_path() / ("abis_cli_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    flags_ = " --db " + (dir_ / "test.db").string() + " --models " + testing::ModelDir();
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  std::string Write(const std::string& name, const std::vector<std::uint8_t>& bytes) {
+    fs::path path = dir_ / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                static_cast<std::streamsize>(bytes.size()));
+    return path.string();
+  }
+
+  fs::path dir_;
+  std::string flags_;
+};
+
+TEST_F(CliTest, EnrolIdentifyVerifyAndDeleteThroughJson) {
+  if (!fs::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "sample photos missing";
+  std::string photo = testing::SamplePhotoPath(2);
+  CliRun enrol = Abis("enroll --json -g people -i alice " + photo + flags_);
+  ASSERT_EQ(enrol.exit_code, 0) << enrol.output;
+  auto enrolled = nlohmann::json::parse(enrol.output);
+  EXPECT_EQ(enrolled["enrolled"], 1);
+  EXPECT_EQ(enrolled["results"][0]["source_sha256"].get<std::string>().size(), 64u);
+
+  CliRun identify = Abis("identify --json -g people " + photo + flags_);
+  ASSERT_EQ(identify.exit_code, 0) << identify.output;
+  auto candidates = nlohmann::json::parse(identify.output)["candidates"];
+  ASSERT_EQ(candidates.size(), 1u);
+  EXPECT_EQ(candidates[0]["identity"], "alice");
+  EXPECT_EQ(candidates[0]["rank"], 1);
+  EXPECT_GT(candidates[0]["score"].get<double>(), 0.99);
+  EXPECT_FALSE(nlohmann::json::parse(identify.output).contains("match"));
+
+  CliRun verify = Abis("verify --json -g people -i alice " + photo + flags_);
+  ASSERT_EQ(verify.exit_code, 0) << verify.output;
+  EXPECT_TRUE(nlohmann::json::parse(verify.output)["meets_threshold"].get<bool>());
+
+  CliRun table = Abis("identify -g people " + photo + flags_);
+  EXPECT_NE(table.output.find("rank"), std::string::npos);
+  EXPECT_NE(table.output.find("alice"), std::string::npos);
+
+  CliRun list = Abis("gallery list --json" + flags_);
+  auto galleries = nlohmann::json::parse(list.output)["galleries"];
+  ASSERT_EQ(galleries.size(), 1u);
+  EXPECT_EQ(galleries[0]["references"], 1);
+  EXPECT_EQ(Abis("gallery delete people" + flags_).exit_code, 0);
+  CliRun gone = Abis("identify --json -g people " + photo + flags_);
+  EXPECT_NE(gone.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(gone.output)["error"]["code"], "not_found");
+}
+
+TEST_F(CliTest, BadFilesGiveErrorsAndKeepTheRest) {
+  if (!fs::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "sample photos missing";
+  Write("bulk/bob/1.jpg", testing::ReadBytes(testing::SamplePhotoPath(2)));
+  Write("bulk/carol/1.jpg", {});
+  Write("bulk/dave/1.png", {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+  CliRun bulk = Abis("enroll --json -g bulk " + (dir_ / "bulk").string() + flags_);
+  EXPECT_EQ(bulk.exit_code, 1);
+  auto report = nlohmann::json::parse(bulk.output);
+  EXPECT_EQ(report["enrolled"], 1);
+  EXPECT_EQ(report["failed"], 2);
+  for (const auto& result : report["results"]) {
+    if (result["identity"] != "bob") {
+      EXPECT_EQ(result["error"]["code"], "invalid_argument") << result.dump();
+    }
+  }
+  CliRun missing = Abis("identify --json -g bulk " + (dir_ / "nope.jpg").string() + flags_);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(missing.output)["error"]["code"], "not_found");
+}
+
+TEST_F(CliTest, EvalPrintsTheContractFields) {
+  if (!fs::exists(testing::SamplePhotoPath(1))) GTEST_SKIP() << "sample photos missing";
+  // Four "identities" made from single-face crops, two photos each (the
+  // second a mirrored copy), enough to exercise every field.
+  for (int k : {2, 3, 5, 6}) {
+    std::string photo = testing::SamplePhotoPath(k);
+    CliRun faces = Abis("faces --json " + photo + flags_);
+    nlohmann::json best;
+    nlohmann::json listed = nlohmann::json::parse(faces.output);
+    for (const auto& face : listed["faces"]) {
+      if (best.is_null() || face["quality"]["score"] > best["quality"]["score"]) best = face;
+    }
+    auto face = best["box"];
+    auto crop = testing::CropAround(testing::ReadBytes(photo), face["x"], face["y"],
+                                    face["width"], face["height"]);
+    Write("set/s" + std::to_string(k) + "/1.jpg", crop);
+    cv::Mat mirrored;
+    cv::flip(testing::DecodeBgr(crop), mirrored, 1);
+    Write("set/s" + std::to_string(k) + "/2.jpg", testing::EncodeJpeg(mirrored));
+  }
+  std::string json_path = (dir_ / "eval.json").string();
+  CliRun eval = Abis("eval " + (dir_ / "set").string() + " --modality face --json " + json_path +
+                  " --report " + (dir_ / "eval.html").string() + flags_);
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  std::ifstream in(json_path);
+  auto result = nlohmann::json::parse(in);
+  for (const char* key : {"fte", "rank1", "eer", "fnmr_at_fmr", "genuine_pairs", "impostor_pairs",
+                          "identities", "images"}) {
+    EXPECT_TRUE(result.contains(key)) << key;
+  }
+  EXPECT_EQ(result["identities"], 4);
+  EXPECT_EQ(result["images"], 8);
+  EXPECT_EQ(result["genuine_pairs"], 4);
+  EXPECT_EQ(result["impostor_pairs"], 24);
+  EXPECT_TRUE(result["fnmr_at_fmr"].contains("0.001"));
+  EXPECT_DOUBLE_EQ(result["rank1"].get<double>(), 1.0);
+  EXPECT_TRUE(fs::exists(dir_ / "eval.html"));
+}
+
+}  // namespace
+}  // namespace abis
