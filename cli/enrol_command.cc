@@ -45,9 +45,10 @@ int RunEnrol(const EnrolFlags& flags) {
     const LabelledImage& item = work[i];
     nlohmann::json outcome = {{"file", item.relative_path}, {"identity", item.identity}};
     auto image = ReadCapture(item.path);
-    Result<EnrolmentResult> result = image.ok()
-        ? (*engine)->Enrol({flags.gallery, item.identity, std::move(*image), *modality, true})
-        : Result<EnrolmentResult>(image.status());
+    Result<EnrolmentResult> result =
+        image.ok()
+            ? (*engine)->Enrol({flags.gallery, item.identity, std::move(*image), *modality, true})
+            : Result<EnrolmentResult>(image.status());
     if (result.ok()) {
       ++enrolled;
       outcome["reference_id"] = result->reference_id;
@@ -61,9 +62,9 @@ int RunEnrol(const EnrolFlags& flags) {
                           {"message", result.status().message()}};
     }
     if (show_progress) {
-      ShowProgress(i + 1, work.size(),
-                   "enrolled " + std::to_string(enrolled) + ", failed " +
-                       std::to_string(i + 1 - enrolled));
+      ShowProgress(
+          i + 1, work.size(),
+          "enrolled " + std::to_string(enrolled) + ", failed " + std::to_string(i + 1 - enrolled));
     }
     if (!flags.global.json) {
       if (result.ok()) {
@@ -73,8 +74,8 @@ int RunEnrol(const EnrolFlags& flags) {
                     << ", quality " << static_cast<int>(result->face.quality.score) << ")\n";
         }
         for (const Candidate& c : result->possible_duplicates) {
-          std::cout << "  possible duplicate of " << c.identity << " (score " << c.score
-                    << ") for " << item.relative_path << ": needs review\n";
+          std::cout << "  possible duplicate of " << c.identity << " (score " << c.score << ") for "
+                    << item.relative_path << ": needs review\n";
         }
       } else {
         std::cout << "FAILED " << item.relative_path << ": " << result.status().ToString() << "\n";
@@ -109,8 +110,7 @@ void RegisterEnrolCommand(CLI::App& app) {
   command->add_option("--identity,-i", flags->identity, "Identity of the given images");
   command->add_option("--modality", flags->modality, "face (finger: not yet available)")
       ->capture_default_str();
-  command->add_option("paths", flags->paths, "Images, or folders without --identity")
-      ->required();
+  command->add_option("paths", flags->paths, "Images, or folders without --identity")->required();
   command->callback([flags] {
     int code = RunEnrol(*flags);
     if (code != 0) throw CLI::RuntimeError(code);

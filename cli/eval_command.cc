@@ -113,8 +113,8 @@ Result<Headline> Measure(const Engine& engine, const std::vector<Sample>& sample
     if (probe->is_enrolment) continue;
     std::vector<std::pair<double, std::string>> ranked;
     for (const Sample* reference : gallery) {
-      ABIS_ASSIGN_OR_RETURN(double score, engine.CompareTemplates(*probe->face_template,
-                                                                  *reference->face_template));
+      ABIS_ASSIGN_OR_RETURN(
+          double score, engine.CompareTemplates(*probe->face_template, *reference->face_template));
       ranked.emplace_back(score, reference->image.identity);
     }
     std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
@@ -239,8 +239,7 @@ int RunEval(const EvalFlags& flags) {
   if (!all.ok()) return ReportError(flags.global, all.status());
   std::optional<eval::VerificationResult> verification;
   std::optional<eval::IdentificationResult> identification;
-  auto summary =
-      Summarise(*all, fmrs, &verification, &identification, flags.bootstrap_resamples);
+  auto summary = Summarise(*all, fmrs, &verification, &identification, flags.bootstrap_resamples);
   if (!summary.ok()) return ReportError(flags.global, summary.status());
 
   nlohmann::json document = *summary;
@@ -255,8 +254,8 @@ int RunEval(const EvalFlags& flags) {
   nlohmann::json failures = nlohmann::json::array();
   for (const Sample& s : samples) {
     if (!s.failure.empty()) {
-      failures.push_back({{"file", s.image.relative_path}, {"enrolment", s.is_enrolment},
-                          {"error", s.failure}});
+      failures.push_back(
+          {{"file", s.image.relative_path}, {"enrolment", s.is_enrolment}, {"error", s.failure}});
     }
   }
   document["failures"] = failures;
@@ -277,8 +276,8 @@ int RunEval(const EvalFlags& flags) {
   for (const Sample& s : samples) sources.insert(s.source);
   if (sources.size() > 1) {
     for (const std::string& source : sources) {
-      auto part = Measure(**engine, samples,
-                          [&source](const Sample& s) { return s.source == source; });
+      auto part =
+          Measure(**engine, samples, [&source](const Sample& s) { return s.source == source; });
       if (!part.ok()) return ReportError(flags.global, part.status());
       auto part_summary = Summarise(*part, fmrs, nullptr, nullptr, 0);
       if (!part_summary.ok()) return ReportError(flags.global, part_summary.status());
@@ -350,8 +349,9 @@ void RegisterEvalCommand(CLI::App& app) {
   command->add_option("--modality", flags->modality, "face | finger")->capture_default_str();
   command->add_option("--json", flags->json_path, "Write the JSON results to this file");
   command->add_option("--report", flags->report_path, "Write a self-contained HTML report");
-  command->add_option("--bootstrap", flags->bootstrap_resamples,
-                      "Bootstrap resamples for confidence intervals (0 = none)")
+  command
+      ->add_option("--bootstrap", flags->bootstrap_resamples,
+                   "Bootstrap resamples for confidence intervals (0 = none)")
       ->capture_default_str();
   command->callback([flags] {
     int code = RunEval(*flags);

@@ -22,8 +22,10 @@ int RunList(const GalleryFlags& flags) {
   if (flags.global.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const GalleryInfo& g : *galleries) {
-      list.push_back({{"name", g.name}, {"created_at", g.created_at},
-                      {"identities", g.identity_count}, {"references", g.reference_count}});
+      list.push_back({{"name", g.name},
+                      {"created_at", g.created_at},
+                      {"identities", g.identity_count},
+                      {"references", g.reference_count}});
     }
     PrintJson({{"galleries", list}});
     return 0;

@@ -39,8 +39,8 @@ int RunIdentify(const IdentifyFlags& flags) {
   if (!image.ok()) return ReportError(flags.global, image.status());
   auto engine = OpenEngine(flags.global);
   if (!engine.ok()) return ReportError(flags.global, engine.status());
-  IdentificationRequest request{flags.gallery, std::move(*image), *modality, flags.max_candidates,
-                                flags.min_score, flags.face_index};
+  IdentificationRequest request{flags.gallery,        std::move(*image), *modality,
+                                flags.max_candidates, flags.min_score,   flags.face_index};
   auto result = (*engine)->Identify(request);
   if (!result.ok()) return ReportError(flags.global, result.status());
 
@@ -81,6 +81,8 @@ int RunIdentify(const IdentifyFlags& flags) {
                 static_cast<long long>(c.reference_id));
   }
   if (result->candidates.empty()) std::cout << "(no candidates)\n";
+  std::printf("Scores at or above %.2f meet the 1:1 verification threshold (uncalibrated).\n",
+              result->algorithm.verification_threshold);
   std::cout << "Candidates are leads for trained human review, not identifications.\n";
   return 0;
 }

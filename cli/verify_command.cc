@@ -29,8 +29,8 @@ int RunVerify(const VerifyFlags& flags) {
   if (!image.ok()) return ReportError(flags.global, image.status());
   auto engine = OpenEngine(flags.global);
   if (!engine.ok()) return ReportError(flags.global, engine.status());
-  auto result = (*engine)->Verify(
-      {flags.gallery, flags.identity, std::move(*image), flags.face_index});
+  auto result =
+      (*engine)->Verify({flags.gallery, flags.identity, std::move(*image), flags.face_index});
   if (!result.ok()) return ReportError(flags.global, result.status());
   if (flags.global.json) {
     PrintJson({{"gallery", flags.gallery},
@@ -79,7 +79,8 @@ int RunCompare(const CompareFlags& flags) {
 
 void RegisterVerifyCommand(CLI::App& app) {
   auto flags = std::make_shared<VerifyFlags>();
-  CLI::App* command = app.add_subcommand("verify", "1:1: compare a photo with an enrolled identity");
+  CLI::App* command =
+      app.add_subcommand("verify", "1:1: compare a photo with an enrolled identity");
   AddGlobalFlags(*command, flags->global);
   command->add_option("--gallery,-g", flags->gallery, "Gallery of the identity")->required();
   command->add_option("--identity,-i", flags->identity, "Claimed identity")->required();

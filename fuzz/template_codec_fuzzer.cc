@@ -14,6 +14,7 @@
 #include <string>
 
 #include "abis/biometric_template.h"
+
 #include "templates/template_codec.h"
 
 namespace {

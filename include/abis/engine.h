@@ -163,8 +163,8 @@ class Engine {
 
   // One template from a photo with exactly one face (or `face_index`),
   // checked against the enrolment gate when `enrolment_gate`.
-  virtual Result<FaceExtraction> ExtractFace(const std::vector<std::uint8_t>& image,
-                                             int face_index, bool enrolment_gate) = 0;
+  virtual Result<FaceExtraction> ExtractFace(const std::vector<std::uint8_t>& image, int face_index,
+                                             bool enrolment_gate) = 0;
 
   // PNG of face `face_index` with a margin of half the box on each side:
   // what a reviewer sees of a probe, and how the demo cuts group photos.

@@ -81,7 +81,7 @@ Status DataLossError(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (status_.ok()) status_ = InternalError("Result constructed from OK status without value");
   }
@@ -114,9 +114,9 @@ class [[nodiscard]] Result {
 #define ABIS_STATUS_CONCAT_(a, b) ABIS_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define ABIS_RETURN_IF_ERROR(expr)                     \
-  do {                                                 \
-    ::abis::Status abis_status_tmp_ = (expr);          \
+#define ABIS_RETURN_IF_ERROR(expr)                       \
+  do {                                                   \
+    ::abis::Status abis_status_tmp_ = (expr);            \
     if (!abis_status_tmp_.ok()) return abis_status_tmp_; \
   } while (false)
 

@@ -4,8 +4,10 @@ namespace abis {
 
 std::string_view ModalityName(Modality modality) {
   switch (modality) {
-    case Modality::kFace: return "face";
-    case Modality::kFinger: return "finger";
+    case Modality::kFace:
+      return "face";
+    case Modality::kFinger:
+      return "finger";
   }
   return "unknown";
 }
@@ -18,8 +20,7 @@ Result<Modality> ParseModality(std::string_view name) {
 }
 
 bool AreComparable(const TemplateHeader& a, const TemplateHeader& b) {
-  return a.modality == b.modality && a.algorithm == b.algorithm &&
-         a.model_digest == b.model_digest;
+  return a.modality == b.modality && a.algorithm == b.algorithm && a.model_digest == b.model_digest;
 }
 
 }  // namespace abis

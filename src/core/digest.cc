@@ -1,9 +1,9 @@
 #include "core/digest.h"
 
-#include <sodium.h>
-
 #include <array>
 #include <cstdlib>
+
+#include <sodium.h>
 
 namespace abis {
 namespace {

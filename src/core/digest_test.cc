@@ -1,8 +1,8 @@
 #include "core/digest.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "core/file_io.h"
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "abis/engine.h"
+
 #include "core/digest.h"
 #include "face/face_analyzer.h"
 #include "face/face_embedder.h"
@@ -28,8 +29,8 @@ constexpr double kVerificationDistance = 0.6;
 constexpr double kDuplicateDistance = 0.5;
 
 FaceQualityReport ToReport(const face::FaceQuality& q) {
-  return {q.detection_score, q.face_width_px, q.inter_eye_px, q.sharpness, q.exposure_mean,
-          q.clipped_fraction, q.yaw_deg, q.roll_deg, q.score};
+  return {q.detection_score,  q.face_width_px, q.inter_eye_px, q.sharpness, q.exposure_mean,
+          q.clipped_fraction, q.yaw_deg,       q.roll_deg,     q.score};
 }
 
 policy::FaceCaptureMeasures ToMeasures(const face::FaceQuality& q) {
@@ -125,8 +126,7 @@ class FaceEngine final : public Engine {
     ABIS_ASSIGN_OR_RETURN(auto analyzed, analyzer_->Analyze(decoded.bgr));
     ABIS_ASSIGN_OR_RETURN(int chosen, ChooseFace(analyzed, face_index));
     const cv::Rect2d& box = analyzed[chosen].box;
-    cv::Rect2d padded(box.x - box.width / 2, box.y - box.height / 2, box.width * 2,
-                      box.height * 2);
+    cv::Rect2d padded(box.x - box.width / 2, box.y - box.height / 2, box.width * 2, box.height * 2);
     cv::Rect region = cv::Rect(padded) & cv::Rect(0, 0, decoded.bgr.cols, decoded.bgr.rows);
     return imaging::EncodePng(decoded.bgr(region));
   }
@@ -170,21 +170,20 @@ class FaceEngine final : public Engine {
   }
 
   Result<VerificationResult> Verify(const VerificationRequest& request) override {
-    ABIS_ASSIGN_OR_RETURN(auto references,
-                          store_->LoadIdentityReferences(request.gallery, request.identity,
-                                                         Modality::kFace));
+    ABIS_ASSIGN_OR_RETURN(auto references, store_->LoadIdentityReferences(
+                                               request.gallery, request.identity, Modality::kFace));
     if (references.empty()) {
       return NotFoundError("identity '" + request.identity + "' has no face reference");
     }
-    ABIS_ASSIGN_OR_RETURN(FaceExtraction probe, ExtractFace(request.image, request.face_index,
-                                                            false));
+    ABIS_ASSIGN_OR_RETURN(FaceExtraction probe,
+                          ExtractFace(request.image, request.face_index, false));
     VerificationResult result;
     result.face = probe.face;
     result.threshold = algorithm_.verification_threshold;
     result.score = -1;
     for (const StoredReference& reference : references) {
-      ABIS_ASSIGN_OR_RETURN(auto comparison, search::CompareFaceTemplates(
-                                                 probe.face_template, reference.tmpl));
+      ABIS_ASSIGN_OR_RETURN(auto comparison,
+                            search::CompareFaceTemplates(probe.face_template, reference.tmpl));
       if (comparison.score > result.score) {
         result.score = comparison.score;
         result.distance = comparison.distance;
@@ -272,13 +271,14 @@ class FaceEngine final : public Engine {
     search::ExactFaceIndex index(face::FaceEmbedder::kDescriptorSize);
     for (const StoredReference& reference : references) {
       if (!AreComparable(reference.tmpl.header, ProbeHeader())) {
-        return FailedPreconditionError(
-            "gallery '" + gallery + "' holds templates of another model (" +
-            reference.tmpl.header.algorithm + " " + reference.tmpl.header.model_digest.substr(0, 12) +
-            "); re-enrol it with the current model");
+        return FailedPreconditionError("gallery '" + gallery +
+                                       "' holds templates of another model (" +
+                                       reference.tmpl.header.algorithm + " " +
+                                       reference.tmpl.header.model_digest.substr(0, 12) +
+                                       "); re-enrol it with the current model");
       }
-      ABIS_RETURN_IF_ERROR(
-          index.Add(reference.reference_id, reference.identity_external_id, reference.tmpl.features));
+      ABIS_RETURN_IF_ERROR(index.Add(reference.reference_id, reference.identity_external_id,
+                                     reference.tmpl.features));
     }
     auto [inserted, unused] = indexes_.emplace(gallery, std::move(index));
     return &inserted->second;
@@ -298,12 +298,14 @@ class FaceEngine final : public Engine {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
-  std::string model_dir = options.model_dir.empty() ? std::string(ABIS_MODEL_DIR) : options.model_dir;
+  std::string model_dir =
+      options.model_dir.empty() ? std::string(ABIS_MODEL_DIR) : options.model_dir;
   std::string model_path = (std::filesystem::path(model_dir) / kFaceModelFile).string();
   ABIS_ASSIGN_OR_RETURN(auto analyzer, face::FaceAnalyzer::Load(options.landmark_model_path));
   auto embedder = face::FaceEmbedder::Load(model_path);
   if (!embedder.ok()) {
-    return embedder.status().WithContext("face model (run scripts/setup.sh to fetch and convert it)");
+    return embedder.status().WithContext(
+        "face model (run scripts/setup.sh to fetch and convert it)");
   }
   ABIS_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options.database_path));
   return std::unique_ptr<Engine>(

@@ -1,6 +1,7 @@
 #include "face/face_analyzer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <numbers>
@@ -23,9 +24,7 @@ struct WorkingImage {
   double scale = 1.0;
   int pad = 0;
 
-  cv::Point2d ToPhoto(double x, double y) const {
-    return {(x - pad) / scale, (y - pad) / scale};
-  }
+  cv::Point2d ToPhoto(double x, double y) const { return {(x - pad) / scale, (y - pad) / scale}; }
 };
 
 WorkingImage MakeWorkingImage(const cv::Mat& bgr, double scale, int pad_fraction_percent) {
@@ -129,7 +128,7 @@ FaceAnalyzer::FaceAnalyzer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 FaceAnalyzer::~FaceAnalyzer() = default;
 
 Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Load(const std::string& shape_predictor_path,
-                                                          const FaceAnalyzerOptions& options) {
+                                                         const FaceAnalyzerOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   ABIS_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes,
@@ -149,12 +148,19 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Load(const std::string& shap
   return std::unique_ptr<FaceAnalyzer>(new FaceAnalyzer(std::move(impl)));
 }
 
-Result<std::vector<AnalyzedFace>> FaceAnalyzer::Analyze(const cv::Mat& bgr) {
+Result<std::vector<AnalyzedFace>> FaceAnalyzer::Analyze(const cv::Mat& bgr,
+                                                        AnalysisTimings* timings) {
+  using Clock = std::chrono::steady_clock;
+  AnalysisTimings local;
+  auto elapsed_ms = [](Clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+  };
   if (bgr.empty() || bgr.type() != CV_8UC3) {
     return InvalidArgumentError("face analysis needs a non-empty 8-bit three-channel image");
   }
   std::vector<AnalyzedFace> faces;
   try {
+    Clock::time_point started = Clock::now();
     double scale = WorkingScale(bgr, impl_->options);
     WorkingImage working = MakeWorkingImage(bgr, scale, 0);
     std::vector<dlib::rect_detection> detections;
@@ -164,8 +170,12 @@ Result<std::vector<AnalyzedFace>> FaceAnalyzer::Analyze(const cv::Mat& bgr) {
       working = MakeWorkingImage(bgr, scale, 25);
       impl_->detector(working.rgb, detections, 0.0);
     }
+    local.detect_ms = elapsed_ms(started);
     for (const dlib::rect_detection& detection : detections) {
+      started = Clock::now();
       dlib::full_object_detection shape = impl_->shape_predictor(working.rgb, detection.rect);
+      local.landmarks_ms += elapsed_ms(started);
+      started = Clock::now();
       AnalyzedFace face;
       for (int i = 0; i < kLandmarkCount; ++i) {
         face.landmarks[i] = working.ToPhoto(shape.part(i).x(), shape.part(i).y());
@@ -178,6 +188,7 @@ Result<std::vector<AnalyzedFace>> FaceAnalyzer::Analyze(const cv::Mat& bgr) {
                                face.chip);
       face.quality = MeasureFaceQuality(face.landmarks, face.chip, detection.detection_confidence);
       faces.push_back(std::move(face));
+      local.align_ms += elapsed_ms(started);
     }
   } catch (const std::exception& e) {
     return InternalError(std::string("face analysis failed: ") + e.what());
@@ -185,6 +196,7 @@ Result<std::vector<AnalyzedFace>> FaceAnalyzer::Analyze(const cv::Mat& bgr) {
   std::sort(faces.begin(), faces.end(), [](const AnalyzedFace& a, const AnalyzedFace& b) {
     return a.quality.detection_score > b.quality.detection_score;
   });
+  if (timings != nullptr) *timings = local;
   return faces;
 }
 

@@ -34,15 +34,15 @@ inline constexpr int kChipSize = 150;
 inline constexpr int kLandmarkCount = 68;
 
 struct FaceQuality {
-  double detection_score = 0;  // HOG SVM margin; > 0 for every returned face.
-  double face_width_px = 0;    // Landmark jaw width, in photo pixels.
-  double inter_eye_px = 0;     // Distance between eye centres, in photo pixels.
-  double sharpness = 0;        // Laplacian variance of the grey aligned chip.
-  double exposure_mean = 0;    // Mean grey level of the chip, 0..255.
-  double clipped_fraction = 0; // Share of chip pixels at <= 10 or >= 245.
-  double yaw_deg = 0;          // Estimate from landmark asymmetry (+ = subject's left).
-  double roll_deg = 0;         // Angle of the eye line.
-  double score = 0;            // Overall, 0..100 (see docs/algorithms.md).
+  double detection_score = 0;   // HOG SVM margin; > 0 for every returned face.
+  double face_width_px = 0;     // Landmark jaw width, in photo pixels.
+  double inter_eye_px = 0;      // Distance between eye centres, in photo pixels.
+  double sharpness = 0;         // Laplacian variance of the grey aligned chip.
+  double exposure_mean = 0;     // Mean grey level of the chip, 0..255.
+  double clipped_fraction = 0;  // Share of chip pixels at <= 10 or >= 245.
+  double yaw_deg = 0;           // Estimate from landmark asymmetry (+ = subject's left).
+  double roll_deg = 0;          // Angle of the eye line.
+  double score = 0;             // Overall, 0..100 (see docs/algorithms.md).
 };
 
 struct AnalyzedFace {
@@ -58,18 +58,25 @@ struct FaceAnalyzerOptions {
   bool pad_when_none_found = true;
 };
 
+// Wall time of each stage of one Analyze() call, for benchmarks.
+struct AnalysisTimings {
+  double detect_ms = 0;     // Scaling, colour conversion and HOG (both passes).
+  double landmarks_ms = 0;  // 68-point shape prediction, all faces.
+  double align_ms = 0;      // Chip extraction and quality, all faces.
+};
+
 class FaceAnalyzer {
  public:
   // Loads the 68-point model (e.g. /usr/share/dlib/shape_predictor_68_face_landmarks.dat).
   static Result<std::unique_ptr<FaceAnalyzer>> Load(const std::string& shape_predictor_path,
-                                                     const FaceAnalyzerOptions& options = {});
+                                                    const FaceAnalyzerOptions& options = {});
   ~FaceAnalyzer();
   FaceAnalyzer(const FaceAnalyzer&) = delete;
   FaceAnalyzer& operator=(const FaceAnalyzer&) = delete;
 
   // All faces found in `bgr` (CV_8UC3), ordered by detection score,
   // highest first. An empty list is not an error here.
-  Result<std::vector<AnalyzedFace>> Analyze(const cv::Mat& bgr);
+  Result<std::vector<AnalyzedFace>> Analyze(const cv::Mat& bgr, AnalysisTimings* timings = nullptr);
 
  private:
   struct Impl;

@@ -1,9 +1,8 @@
 #include "face/face_analyzer.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 
+#include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
 #include "core/file_io.h"
@@ -51,7 +50,8 @@ TEST_F(FaceAnalyzerTest, MissingModelIsNotFound) {
 TEST_F(FaceAnalyzerTest, FindsNoFaceInPatterns) {
   cv::Mat gradient(400, 400, CV_8UC3);
   for (int y = 0; y < gradient.rows; ++y)
-    for (int x = 0; x < gradient.cols; ++x) gradient.at<cv::Vec3b>(y, x) = cv::Vec3b(x / 2, y / 2, 90);
+    for (int x = 0; x < gradient.cols; ++x)
+      gradient.at<cv::Vec3b>(y, x) = cv::Vec3b(x / 2, y / 2, 90);
   auto faces = analyzer_->Analyze(gradient);
   ASSERT_TRUE(faces.ok());
   EXPECT_TRUE(faces->empty());
@@ -110,7 +110,8 @@ TEST(FaceQualityTest, RollAndYawFollowTheLandmarks) {
   points[30] = {50.0, 60.0};
   dlib::matrix<dlib::rgb_pixel> chip(kChipSize, kChipSize);
   for (long r = 0; r < chip.nr(); ++r)
-    for (long c = 0; c < chip.nc(); ++c) chip(r, c) = dlib::rgb_pixel(128, (r * 7 + c * 3) % 256, 90);
+    for (long c = 0; c < chip.nc(); ++c)
+      chip(r, c) = dlib::rgb_pixel(128, (r * 7 + c * 3) % 256, 90);
   FaceQuality level = MeasureFaceQuality(points, chip, 1.0);
   EXPECT_NEAR(level.roll_deg, 0.0, 1e-9);
   EXPECT_NEAR(level.yaw_deg, 0.0, 1e-9);

@@ -70,17 +70,20 @@ Result<ImageInfo> ProbeJpeg(std::span<const std::uint8_t> bytes) {
 
 std::string FormatName(ImageFormat format) {
   switch (format) {
-    case ImageFormat::kJpeg: return "jpeg";
-    case ImageFormat::kPng: return "png";
-    case ImageFormat::kUnknown: break;
+    case ImageFormat::kJpeg:
+      return "jpeg";
+    case ImageFormat::kPng:
+      return "png";
+    case ImageFormat::kUnknown:
+      break;
   }
   return "unknown";
 }
 
 Result<ImageInfo> ProbeImage(std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return InvalidArgumentError("image is empty (0 bytes)");
-  if (bytes.size() >= 8 && std::equal(std::begin(kPngSignature), std::end(kPngSignature),
-                                      bytes.begin())) {
+  if (bytes.size() >= 8 &&
+      std::equal(std::begin(kPngSignature), std::end(kPngSignature), bytes.begin())) {
     return ProbePng(bytes);
   }
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
@@ -123,10 +126,17 @@ Result<DecodedImage> DecodeImage(std::span<const std::uint8_t> bytes, const Deco
   if (decoded.depth() != CV_8U) return InvalidArgumentError("unsupported pixel depth");
   DecodedImage image{info, {}};
   switch (decoded.channels()) {
-    case 1: cv::cvtColor(decoded, image.bgr, cv::COLOR_GRAY2BGR); break;
-    case 3: image.bgr = decoded; break;
-    case 4: cv::cvtColor(decoded, image.bgr, cv::COLOR_BGRA2BGR); break;
-    default: return InvalidArgumentError("unsupported channel count");
+    case 1:
+      cv::cvtColor(decoded, image.bgr, cv::COLOR_GRAY2BGR);
+      break;
+    case 3:
+      image.bgr = decoded;
+      break;
+    case 4:
+      cv::cvtColor(decoded, image.bgr, cv::COLOR_BGRA2BGR);
+      break;
+    default:
+      return InvalidArgumentError("unsupported channel count");
   }
   return image;
 }

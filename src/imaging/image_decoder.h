@@ -25,10 +25,10 @@ namespace abis::imaging {
 enum class ImageFormat { kUnknown, kJpeg, kPng };
 
 struct DecodeLimits {
-  std::size_t max_bytes = 32u << 20;      // Encoded size.
-  int max_side = 12000;                   // Pixels, either dimension.
-  std::int64_t max_pixels = 40'000'000;   // width * height.
-  int min_side = 16;                      // Anything smaller holds no usable biometric.
+  std::size_t max_bytes = 32u << 20;     // Encoded size.
+  int max_side = 12000;                  // Pixels, either dimension.
+  std::int64_t max_pixels = 40'000'000;  // width * height.
+  int min_side = 16;                     // Anything smaller holds no usable biometric.
 };
 
 struct ImageInfo {

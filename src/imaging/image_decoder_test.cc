@@ -1,9 +1,9 @@
 #include "imaging/image_decoder.h"
 
-#include <gtest/gtest.h>
-
-#include <opencv2/imgcodecs.hpp>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
 
 namespace abis::imaging {
 namespace {
@@ -19,7 +19,8 @@ cv::Mat Gradient(int width, int height, int channels) {
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       for (int c = 0; c < channels; ++c) {
-        image.ptr<std::uint8_t>(y)[x * channels + c] = static_cast<std::uint8_t>((x + y + 40 * c) % 256);
+        image.ptr<std::uint8_t>(y)[x * channels + c] =
+            static_cast<std::uint8_t>((x + y + 40 * c) % 256);
       }
     }
   }
@@ -29,7 +30,7 @@ cv::Mat Gradient(int width, int height, int channels) {
 // A PNG made only of a signature and an IHDR chunk declaring the given size.
 std::vector<std::uint8_t> PngHeaderOnly(std::uint32_t width, std::uint32_t height) {
   std::vector<std::uint8_t> bytes = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n',
-                                     0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+                                     0,    0,   0,   13,  'I',  'H',  'D',  'R'};
   for (std::uint32_t value : {width, height}) {
     for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back((value >> shift) & 0xFF);
   }
@@ -45,8 +46,8 @@ TEST(ImageDecoderTest, DecodesPngAndJpegToThreeChannels) {
       EXPECT_EQ(decoded->bgr.type(), CV_8UC3);
       EXPECT_EQ(decoded->info.width, 64);
       EXPECT_EQ(decoded->info.height, 48);
-      EXPECT_EQ(decoded->info.format, std::string(ext) == ".png" ? ImageFormat::kPng
-                                                                  : ImageFormat::kJpeg);
+      EXPECT_EQ(decoded->info.format,
+                std::string(ext) == ".png" ? ImageFormat::kPng : ImageFormat::kJpeg);
     }
   }
 }

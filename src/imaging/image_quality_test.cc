@@ -1,7 +1,6 @@
 #include "imaging/image_quality.h"
 
 #include <gtest/gtest.h>
-
 #include <opencv2/imgproc.hpp>
 
 namespace abis::imaging {
@@ -10,7 +9,8 @@ namespace {
 cv::Mat Checkerboard(int size, int cell) {
   cv::Mat image(size, size, CV_8UC1);
   for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) image.at<std::uint8_t>(y, x) = ((x / cell + y / cell) % 2) ? 220 : 30;
+    for (int x = 0; x < size; ++x)
+      image.at<std::uint8_t>(y, x) = ((x / cell + y / cell) % 2) ? 220 : 30;
   return image;
 }
 

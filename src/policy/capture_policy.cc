@@ -42,8 +42,8 @@ Status CheckFaceCapture(const FaceCaptureMeasures& m, const FaceCaptureGate& gat
                         Format(gate.min_inter_eye_px) + " px");
   }
   if (std::abs(m.yaw_deg) > gate.max_abs_yaw_deg) {
-    Append(reasons, "head turned: yaw " + Format(m.yaw_deg) + " deg beyond " +
-                        Format(gate.max_abs_yaw_deg));
+    Append(reasons,
+           "head turned: yaw " + Format(m.yaw_deg) + " deg beyond " + Format(gate.max_abs_yaw_deg));
   }
   if (std::abs(m.roll_deg) > gate.max_abs_roll_deg) {
     Append(reasons, "head tilted: roll " + Format(m.roll_deg) + " deg beyond " +

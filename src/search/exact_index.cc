@@ -17,10 +17,9 @@ Status ExactFaceIndex::Add(std::int64_t reference_id, const std::string& identit
   if (!std::all_of(features.begin(), features.end(), [](float v) { return std::isfinite(v); })) {
     return InvalidArgumentError("embedding contains a non-finite value");
   }
-  auto it = std::lower_bound(identity_lookup_.begin(), identity_lookup_.end(), identity,
-                             [](const auto& entry, const std::string& name) {
-                               return entry.first < name;
-                             });
+  auto it = std::lower_bound(
+      identity_lookup_.begin(), identity_lookup_.end(), identity,
+      [](const auto& entry, const std::string& name) { return entry.first < name; });
   std::uint32_t ordinal;
   if (it != identity_lookup_.end() && it->first == identity) {
     ordinal = it->second;

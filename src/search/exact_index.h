@@ -24,7 +24,7 @@ namespace abis::search {
 struct IndexHit {
   std::string identity;
   std::int64_t reference_id = 0;
-  double score = 0;     // See face_scoring.h.
+  double score = 0;  // See face_scoring.h.
   double distance = 0;
 };
 

@@ -1,7 +1,7 @@
 // Exact 1:N scan cost per probe as the gallery grows (128-d float32).
-#include <benchmark/benchmark.h>
-
 #include <random>
+
+#include <benchmark/benchmark.h>
 
 #include "search/exact_index.h"
 

@@ -1,11 +1,11 @@
 #include "search/exact_index.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <map>
 #include <random>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "search/face_scoring.h"
 

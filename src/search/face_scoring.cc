@@ -22,12 +22,10 @@ Result<FaceComparison> CompareFaceTemplates(const Template& probe, const Templat
     return InvalidArgumentError("face comparison needs two face templates");
   }
   if (!AreComparable(probe.header, reference.header)) {
-    return FailedPreconditionError("templates come from different algorithms or models (" +
-                                   probe.header.algorithm + " " +
-                                   probe.header.model_digest.substr(0, 12) + " vs " +
-                                   reference.header.algorithm + " " +
-                                   reference.header.model_digest.substr(0, 12) +
-                                   "); re-enrol with the current model");
+    return FailedPreconditionError(
+        "templates come from different algorithms or models (" + probe.header.algorithm + " " +
+        probe.header.model_digest.substr(0, 12) + " vs " + reference.header.algorithm + " " +
+        reference.header.model_digest.substr(0, 12) + "); re-enrol with the current model");
   }
   if (probe.features.empty() || probe.features.size() != reference.features.size()) {
     return InvalidArgumentError("face templates have mismatched feature lengths");

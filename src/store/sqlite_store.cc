@@ -1,7 +1,5 @@
 #include "store/sqlite_store.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -10,6 +8,8 @@
 #include <map>
 #include <unordered_map>
 #include <utility>
+
+#include <sqlite3.h>
 
 #include "templates/template_codec.h"
 
@@ -145,8 +145,8 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
     case SQLITE_PROTOCOL:
       return UnavailableError(std::move(message));
     case SQLITE_NOTADB:
-      return FailedPreconditionError(std::string(context) +
-                                     ": the file is not an SQLite database (file is not a database)");
+      return FailedPreconditionError(
+          std::string(context) + ": the file is not an SQLite database (file is not a database)");
     case SQLITE_CORRUPT:
       return DataLossError(std::move(message));
     case SQLITE_FULL:
@@ -167,8 +167,9 @@ Status ValidateSourceSha256(std::string_view digest) {
   bool valid = digest.size() == kSha256HexBytes;
   for (char c : digest) valid = valid && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   if (!valid) {
-    return InvalidArgumentError("source_sha256 must be 64 lower-case hex digits (the SHA-256 "
-                                "of the capture file)");
+    return InvalidArgumentError(
+        "source_sha256 must be 64 lower-case hex digits (the SHA-256 "
+        "of the capture file)");
   }
   return Status::Ok();
 }
@@ -402,8 +403,7 @@ Result<std::int64_t> FindIdentityId(SqliteConnection& connection, std::int64_t g
 
 Result<std::int64_t> FindOrCreateIdentity(SqliteConnection& connection, std::int64_t gallery_id,
                                           const std::string& gallery,
-                                          const std::string& external_id,
-                                          const std::string& now) {
+                                          const std::string& external_id, const std::string& now) {
   Result<std::int64_t> existing = FindIdentityId(connection, gallery_id, gallery, external_id);
   if (existing.ok() || existing.status().code() != StatusCode::kNotFound) return existing;
   ABIS_ASSIGN_OR_RETURN(Statement statement, connection.Prepare(kInsertIdentity));
@@ -537,8 +537,8 @@ Result<std::vector<StoredReference>> ReadReferenceRows(Statement& statement, Mod
     const std::string context = "reference " + std::to_string(reference.reference_id);
     Result<Template> decoded = DecodeTemplate(statement.ColumnBlob(5));
     if (!decoded.ok()) {
-      return DataLossError(context + ": stored template does not decode: " +
-                           decoded.status().ToString());
+      return DataLossError(context +
+                           ": stored template does not decode: " + decoded.status().ToString());
     }
     reference.tmpl = std::move(decoded).value();
     const TemplateHeader& header = reference.tmpl.header;
@@ -567,9 +567,9 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(
   }
 
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   // The handle is owned from here on, even when opening failed.
   std::unique_ptr<SqliteConnection> connection(new SqliteConnection(db, path));
   const std::string context = "store " + Quoted(path);
@@ -634,8 +634,8 @@ Status SqliteConnection::Migrate(std::span<const SchemaMigration> migrations) {
   const int latest = migrations.empty() ? 0 : migrations.back().version;
   if (current > latest) {
     return FailedPreconditionError("schema version " + std::to_string(current) +
-                                   " is newer than this build supports (" +
-                                   std::to_string(latest) + "); use a newer abis");
+                                   " is newer than this build supports (" + std::to_string(latest) +
+                                   "); use a newer abis");
   }
 
   const std::string now = UtcNow();
@@ -785,8 +785,7 @@ Result<std::vector<StoredReference>> SqliteStore::LoadReferences(const std::stri
 }
 
 Result<std::vector<StoredReference>> SqliteStore::LoadIdentityReferences(
-    const std::string& gallery, const std::string& identity_external_id,
-    Modality modality) const {
+    const std::string& gallery, const std::string& identity_external_id, Modality modality) const {
   ABIS_RETURN_IF_ERROR(ValidateIdentityExternalId(identity_external_id));
   std::lock_guard<std::mutex> lock(mutex_);
   ABIS_ASSIGN_OR_RETURN(Transaction transaction,

@@ -51,7 +51,6 @@ namespace internal {
 class SqliteConnection;
 }  // namespace internal
 
-
 // What AddReference(s) stored.
 struct ReferenceRecord {
   std::int64_t reference_id = 0;  // Unique across the store, never reused.
@@ -171,8 +170,7 @@ class SqliteStore {
   // (empty if it has none of that modality). NotFound if the gallery or the
   // identity is unknown; DataLoss as for LoadReferences.
   Result<std::vector<StoredReference>> LoadIdentityReferences(
-      const std::string& gallery, const std::string& identity_external_id,
-      Modality modality) const;
+      const std::string& gallery, const std::string& identity_external_id, Modality modality) const;
 
   // Identities.
 

@@ -1,15 +1,15 @@
 #include "store/sqlite_store.h"
 
-#include <gtest/gtest.h>
-#include <sqlite3.h>
-#include <stdlib.h>
-
 #include <array>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 
 #include "templates/template_codec.h"
 
@@ -476,8 +476,9 @@ TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingData) {
   }
   const std::array<SchemaMigration, 2> upgraded = {{
       SqliteStore::BuiltinMigrations()[0],
-      {2, "CREATE TABLE cases (id INTEGER PRIMARY KEY, label TEXT);"
-          "INSERT INTO cases (label) VALUES ('seed');"},
+      {2,
+       "CREATE TABLE cases (id INTEGER PRIMARY KEY, label TEXT);"
+       "INSERT INTO cases (label) VALUES ('seed');"},
   }};
   Result<std::unique_ptr<SqliteStore>> store = SqliteStore::OpenWithMigrations(path, upgraded);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -557,8 +558,10 @@ TEST_F(SqliteStoreTest, CorruptedTemplateBlobIsDataLoss) {
   {
     RawDb raw(PathOf("store.db"));
     // Flip one byte inside the features; the CRC catches it.
-    raw.Exec("UPDATE biometric_references SET template = substr(template, 1, 60) || x'ff' ||"
-             " substr(template, 62) WHERE id = " + id);
+    raw.Exec(
+        "UPDATE biometric_references SET template = substr(template, 1, 60) || x'ff' ||"
+        " substr(template, 62) WHERE id = " +
+        id);
   }
   Result<std::vector<StoredReference>> loaded = store->LoadReferences("g1", Modality::kFace);
   ASSERT_EQ(CodeOf(loaded), StatusCode::kDataLoss);

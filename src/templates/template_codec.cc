@@ -31,8 +31,7 @@ bool IsKnownModality(std::uint8_t value) {
 }
 
 bool IsValidQuality(float quality) {
-  return std::isfinite(quality) && quality >= kMinTemplateQuality &&
-         quality <= kMaxTemplateQuality;
+  return std::isfinite(quality) && quality >= kMinTemplateQuality && quality <= kMaxTemplateQuality;
 }
 
 // Appends little-endian fields; byte shifts keep the layout independent of
@@ -275,9 +274,8 @@ Result<Template> DecodeTemplate(std::span<const std::uint8_t> bytes) {
 }
 
 Result<Template> DecodeTemplate(std::string_view bytes) {
-  return DecodeTemplate(
-      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                    bytes.size()));
+  return DecodeTemplate(std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace abis

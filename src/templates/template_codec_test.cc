@@ -1,7 +1,5 @@
 #include "templates/template_codec.h"
 
-#include <gtest/gtest.h>
-
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -9,6 +7,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "templates/crc32.h"
 
@@ -30,15 +30,19 @@ constexpr std::size_t kFeaturesOffset = 37;
 // zlib.crc32). If this test fails, version 1 has drifted: do not update the
 // bytes, add a version 2 instead.
 constexpr char kGoldenHex[] =
-    "41425450"                  // "ABTP"
-    "0100"                      // format version 1
-    "01"                        // modality: face
-    "0c00" "666163652f746573742d7631"  // "face/test-v1"
-    "0600" "616263313233"       // "abc123"
-    "0000af42"                  // quality 87.5
-    "03000000"                  // 3 features
-    "0000803f" "000000bf" "0000803e"  // 1.0, -0.5, 0.25
-    "a48897ad";                 // CRC-32
+    "41425450"  // "ABTP"
+    "0100"      // format version 1
+    "01"        // modality: face
+    "0c00"
+    "666163652f746573742d7631"  // "face/test-v1"
+    "0600"
+    "616263313233"  // "abc123"
+    "0000af42"      // quality 87.5
+    "03000000"      // 3 features
+    "0000803f"
+    "000000bf"
+    "0000803e"   // 1.0, -0.5, 0.25
+    "a48897ad";  // CRC-32
 
 Template GoldenTemplate() {
   Template tmpl;
@@ -109,8 +113,7 @@ TEST(Crc32Test, MatchesStandardCheckValue) {
   const std::string check = "123456789";
   EXPECT_EQ(Crc32(AsBytes(check)), 0xCBF43926u);
   EXPECT_EQ(Crc32({}), 0u);
-  EXPECT_EQ(Crc32Extend(Crc32(AsBytes(check).first(4)), AsBytes(check).subspan(4)),
-            0xCBF43926u);
+  EXPECT_EQ(Crc32Extend(Crc32(AsBytes(check).first(4)), AsBytes(check).subspan(4)), 0xCBF43926u);
 }
 
 TEST(TemplateCodecTest, GoldenVersion1Bytes) {
@@ -135,10 +138,8 @@ TEST(TemplateCodecTest, RoundTripsEdgeValues) {
   tmpl.header.algorithm = std::string(kMaxTemplateAlgorithmBytes, 'a');
   tmpl.header.model_digest = std::string(kMaxTemplateModelDigestBytes, '~');
   tmpl.header.quality = kMaxTemplateQuality;
-  tmpl.features = {-0.0f,
-                   std::numeric_limits<float>::denorm_min(),
-                   std::numeric_limits<float>::max(),
-                   std::numeric_limits<float>::lowest(),
+  tmpl.features = {-0.0f, std::numeric_limits<float>::denorm_min(),
+                   std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest(),
                    std::numeric_limits<float>::min()};
   const std::string encoded = EncodeTemplate(tmpl);
   ASSERT_EQ(encoded.size(), kTemplateFixedBytes + kMaxTemplateAlgorithmBytes +
@@ -153,8 +154,8 @@ TEST(TemplateCodecTest, RoundTripsRandomTemplates) {
   std::mt19937 random(42);
   std::normal_distribution<float> feature(0.0f, 1.0f);
   std::uniform_real_distribution<float> quality(0.0f, 100.0f);
-  for (std::size_t size : {std::size_t{1}, std::size_t{128}, std::size_t{513},
-                           kMaxTemplateFeatures}) {
+  for (std::size_t size :
+       {std::size_t{1}, std::size_t{128}, std::size_t{513}, kMaxTemplateFeatures}) {
     Template tmpl;
     tmpl.header.modality = size % 2 ? Modality::kFinger : Modality::kFace;
     tmpl.header.algorithm = "face/dlib-resnet-v1";
@@ -334,8 +335,8 @@ TEST(TemplateCodecTest, RejectsBadQuality) {
 }
 
 TEST(TemplateCodecTest, RejectsBadFeatureCounts) {
-  for (std::uint32_t count : {0u, static_cast<std::uint32_t>(kMaxTemplateFeatures + 1),
-                              0xFFFFFFFFu}) {
+  for (std::uint32_t count :
+       {0u, static_cast<std::uint32_t>(kMaxTemplateFeatures + 1), 0xFFFFFFFFu}) {
     std::string record = FromHex(kGoldenHex);
     PutU32(record, kCountOffset, count);
     FixCrc(record);
@@ -351,10 +352,9 @@ TEST(TemplateCodecTest, RejectsBadFeatureCounts) {
 }
 
 TEST(TemplateCodecTest, RejectsNonFiniteFeatures) {
-  for (float value : {std::numeric_limits<float>::quiet_NaN(),
-                      std::numeric_limits<float>::signaling_NaN(),
-                      std::numeric_limits<float>::infinity(),
-                      -std::numeric_limits<float>::infinity()}) {
+  for (float value :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::signaling_NaN(),
+        std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
     for (std::size_t feature = 0; feature < 3; ++feature) {
       std::string record = FromHex(kGoldenHex);
       PutF32(record, kFeaturesOffset + 4 * feature, value);

@@ -1,15 +1,14 @@
 // The command-line contract, driven as a user or script would drive it.
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/integration/test_photos.h"
 
@@ -30,7 +29,8 @@ CliRun Abis(const std::string& arguments) {
   if (pipe == nullptr) return run;
   std::array<char, 4096> buffer{};
   std::size_t got;
-  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), got);
+  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    run.output.append(buffer.data(), got);
   int status = pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
@@ -52,8 +52,9 @@ class CliTest : public ::testing::Test {
   std::string Write(const std::string& name, const std::vector<std::uint8_t>& bytes) {
     fs::path path = dir_ / name;
     fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
     return path.string();
   }
 
@@ -130,8 +131,8 @@ TEST_F(CliTest, EvalPrintsTheContractFields) {
       if (best.is_null() || face["quality"]["score"] > best["quality"]["score"]) best = face;
     }
     auto face = best["box"];
-    auto crop = testing::CropAround(testing::ReadBytes(photo), face["x"], face["y"],
-                                    face["width"], face["height"]);
+    auto crop = testing::CropAround(testing::ReadBytes(photo), face["x"], face["y"], face["width"],
+                                    face["height"]);
     Write("set/s" + std::to_string(k) + "/1.jpg", crop);
     cv::Mat mirrored;
     cv::flip(testing::DecodeBgr(crop), mirrored, 1);
@@ -139,7 +140,7 @@ TEST_F(CliTest, EvalPrintsTheContractFields) {
   }
   std::string json_path = (dir_ / "eval.json").string();
   CliRun eval = Abis("eval " + (dir_ / "set").string() + " --modality face --json " + json_path +
-                  " --report " + (dir_ / "eval.html").string() + flags_);
+                     " --report " + (dir_ / "eval.html").string() + flags_);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   std::ifstream in(json_path);
   auto result = nlohmann::json::parse(in);

@@ -3,14 +3,13 @@
 // every face, descriptors are deterministic, and same-person pairs score
 // above different-person pairs.
 
-#include "abis/engine.h"
-
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
 
+#include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
+
+#include "abis/engine.h"
 
 #include "tests/integration/test_photos.h"
 
@@ -54,7 +53,8 @@ std::vector<std::string> FirstPhotos(const std::string& folder, std::size_t coun
   }
   std::sort(numbered.begin(), numbered.end());
   std::vector<std::string> paths;
-  for (std::size_t i = 0; i < numbered.size() && i < count; ++i) paths.push_back(numbered[i].second);
+  for (std::size_t i = 0; i < numbered.size() && i < count; ++i)
+    paths.push_back(numbered[i].second);
   return paths;
 }
 
@@ -66,20 +66,20 @@ TEST_F(EngineFaceTest, RefusesBadInputWithClearErrorsAndNoPartialState) {
   EXPECT_EQ(enrol(Bytes("GIF89a not supported and not a photo")).status().code(),
             StatusCode::kInvalidArgument);
   // A PNG header declaring 50000 x 50000 pixels: refused before decoding.
-  std::vector<std::uint8_t> bomb = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13,
-                                    'I',  'H', 'D', 'R', 0, 0, 0xC3, 0x50, 0, 0, 0xC3, 0x50,
-                                    8,    2,   0,   0,   0, 0, 0,    0,    0};
+  std::vector<std::uint8_t> bomb = {0x89, 'P',  'N', 'G', '\r', '\n', 0x1A, '\n', 0,    0, 0,
+                                    13,   'I',  'H', 'D', 'R',  0,    0,    0xC3, 0x50, 0, 0,
+                                    0xC3, 0x50, 8,   2,   0,    0,    0,    0,    0,    0, 0};
   EXPECT_EQ(enrol(bomb).status().code(), StatusCode::kResourceExhausted);
   cv::Mat wall(480, 640, CV_8UC3, cv::Scalar(120, 130, 140));
   cv::circle(wall, {320, 240}, 100, cv::Scalar(20, 20, 200), -1);
   Result<EnrolmentResult> no_face = enrol(testing::EncodeJpeg(wall));
   EXPECT_EQ(no_face.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(no_face.status().message().find("no face"), std::string::npos);
-  EXPECT_EQ(engine_->Enrol({"bad_input", "x", ReadBytes(SamplePhotoPath(1)), Modality::kFinger,
-                            true})
-                .status()
-                .code(),
-            StatusCode::kUnimplemented);
+  EXPECT_EQ(
+      engine_->Enrol({"bad_input", "x", ReadBytes(SamplePhotoPath(1)), Modality::kFinger, true})
+          .status()
+          .code(),
+      StatusCode::kUnimplemented);
   if (std::filesystem::exists(SamplePhotoPath(6))) {
     Result<EnrolmentResult> group = enrol(ReadBytes(SamplePhotoPath(6)));
     EXPECT_EQ(group.status().code(), StatusCode::kFailedPrecondition);
@@ -153,9 +153,9 @@ TEST_F(EngineFaceTest, DescriptorsAreDeterministicAndCarryTheirModel) {
 TEST_F(EngineFaceTest, SamePersonScoresAboveDifferentPeopleOnRealPhotos) {
   std::string faces_dir = testing::SharedFacesDir();
   if (faces_dir.empty()) GTEST_SKIP() << "../shared/data/faces not present";
-  std::vector<std::string> identities = {"att_s01", "att_s05", "att_s12", "yale_subject02",
-                                         "yale_subject04", "yale_subject07", "bbt_amy",
-                                         "bbt_sheldon"};
+  std::vector<std::string> identities = {"att_s01",        "att_s05",        "att_s12",
+                                         "yale_subject02", "yale_subject04", "yale_subject07",
+                                         "bbt_amy",        "bbt_sheldon"};
   std::vector<std::pair<std::string, Template>> templates;
   for (const std::string& identity : identities) {
     for (const std::string& path : FirstPhotos(faces_dir + "/" + identity, 3)) {
@@ -190,8 +190,9 @@ TEST_F(EngineFaceTest, SamePersonScoresAboveDifferentPeopleOnRealPhotos) {
   }
   int rank_one = 0;
   for (const std::string& identity : identities) {
-    auto result = engine_->Identify({"shared", ReadBytes(FirstPhotos(faces_dir + "/" + identity, 2)[1]),
-                                     Modality::kFace, 5, 0.0, 0});
+    auto result =
+        engine_->Identify({"shared", ReadBytes(FirstPhotos(faces_dir + "/" + identity, 2)[1]),
+                           Modality::kFace, 5, 0.0, 0});
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     ASSERT_FALSE(result->candidates.empty());
     rank_one += result->candidates[0].identity == identity;
@@ -200,10 +201,10 @@ TEST_F(EngineFaceTest, SamePersonScoresAboveDifferentPeopleOnRealPhotos) {
     }
   }
   EXPECT_GE(rank_one, 7);
-  auto same = engine_->Verify({"shared", "yale_subject02",
-                               ReadBytes(faces_dir + "/yale_subject02/3.png"), -1});
-  auto other = engine_->Verify({"shared", "yale_subject02",
-                                ReadBytes(faces_dir + "/yale_subject04/2.png"), -1});
+  auto same = engine_->Verify(
+      {"shared", "yale_subject02", ReadBytes(faces_dir + "/yale_subject02/3.png"), -1});
+  auto other = engine_->Verify(
+      {"shared", "yale_subject02", ReadBytes(faces_dir + "/yale_subject04/2.png"), -1});
   ASSERT_TRUE(same.ok() && other.ok());
   EXPECT_TRUE(same->meets_threshold);
   EXPECT_FALSE(other->meets_threshold);

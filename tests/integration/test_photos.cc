@@ -42,9 +42,9 @@ cv::Mat DecodeBgr(const std::vector<std::uint8_t>& bytes) {
 std::vector<std::uint8_t> CropAround(const std::vector<std::uint8_t>& photo, double x, double y,
                                      double width, double height) {
   cv::Mat image = DecodeBgr(photo);
-  cv::Rect region = cv::Rect(cv::Rect2d(x - width * 0.4, y - height * 0.4, width * 1.8,
-                                        height * 1.8)) &
-                    cv::Rect(0, 0, image.cols, image.rows);
+  cv::Rect region =
+      cv::Rect(cv::Rect2d(x - width * 0.4, y - height * 0.4, width * 1.8, height * 1.8)) &
+      cv::Rect(0, 0, image.cols, image.rows);
   return EncodeJpeg(image(region).clone());
 }
 
