@@ -124,9 +124,11 @@ class [[nodiscard]] Result {
 // returns its Status.
 #define ABIS_ASSIGN_OR_RETURN(lhs, expr) \
   ABIS_ASSIGN_OR_RETURN_IMPL_(ABIS_STATUS_CONCAT_(abis_result_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration.
 #define ABIS_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.ok()) return tmp.status();               \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // ABIS_STATUS_H_
