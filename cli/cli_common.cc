@@ -19,15 +19,33 @@ void AddGlobalFlags(CLI::App& command, GlobalFlags& flags, bool with_json_flag) 
       ->capture_default_str();
   command.add_option("--models", flags.model_dir, "Model folder (env ABIS_MODELS)")
       ->capture_default_str();
+  command.add_option("--key", flags.master_key_path,
+                     "Master key file sealing the store's templates, mode 0600 (default: env"
+                     " ABIS_MASTER_KEY, then env ABIS_MASTER_KEY_FILE, then <db>.key, created on"
+                     " first use)");
   if (with_json_flag) command.add_flag("--json", flags.json, "Print JSON instead of a table");
+}
+
+EngineOptions EngineOptionsFromFlags(const GlobalFlags& flags, const std::string& database_override) {
+  EngineOptions options;
+  options.database_path = database_override.empty() ? flags.database_path : database_override;
+  options.model_dir = flags.model_dir;
+  options.master_key_path = flags.master_key_path;
+  if (options.master_key_path.empty()) {
+    const char* key_env = std::getenv("ABIS_MASTER_KEY");
+    const char* key_file_env = std::getenv("ABIS_MASTER_KEY_FILE");
+    if (key_env != nullptr && *key_env != '\0') {
+      options.master_key = key_env;
+    } else if (key_file_env != nullptr) {
+      options.master_key_path = key_file_env;
+    }
+  }
+  return options;
 }
 
 Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& flags,
                                            const std::string& database_override) {
-  EngineOptions options;
-  options.database_path = database_override.empty() ? flags.database_path : database_override;
-  options.model_dir = flags.model_dir;
-  return Engine::Open(options);
+  return Engine::Open(EngineOptionsFromFlags(flags, database_override));
 }
 
 Result<std::vector<std::uint8_t>> ReadCapture(const std::string& path) {
@@ -62,18 +80,26 @@ nlohmann::json ToJson(const ProbeFace& face) {
 }
 
 nlohmann::json ToJson(const Candidate& c) {
+  auto optional = [](const std::optional<double>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+  };
   return {{"rank", c.rank},
           {"identity", c.identity},
           {"reference_id", c.reference_id},
           {"score", c.score},
-          {"distance", c.distance}};
+          {"distance", c.distance},
+          {"fmr", optional(c.fmr)},
+          {"fmr_is_upper_bound", c.fmr ? nlohmann::json(c.fmr_is_upper_bound) : nullptr},
+          {"expected_false_candidates", optional(c.expected_false_candidates)}};
 }
 
 nlohmann::json ToJson(const AlgorithmInfo& a) {
   return {{"algorithm", a.algorithm},
           {"model_digest", a.model_digest},
           {"verification_threshold", a.verification_threshold},
-          {"duplicate_threshold", a.duplicate_threshold}};
+          {"duplicate_threshold", a.duplicate_threshold},
+          {"calibration_card", a.calibration_card.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(a.calibration_card)}};
 }
 
 int ReportError(const GlobalFlags& flags, const Status& status) {

@@ -22,12 +22,22 @@ namespace abis::cli {
 struct GlobalFlags {
   std::string database_path;
   std::string model_dir;
+  std::string master_key_path;  // --key; empty: environment, then "<db>.key".
   bool json = false;
 };
 
-// Adds --db, --models and (unless the command gives --json its own
+// Adds --db, --models, --key and (unless the command gives --json its own
 // meaning) the --json output flag to `command`.
 void AddGlobalFlags(CLI::App& command, GlobalFlags& flags, bool with_json_flag = true);
+
+// Opens the engine on the flags' store. The master key sealing the store's
+// templates comes from --key FILE, else env ABIS_MASTER_KEY (the key itself,
+// hex or base64), else env ABIS_MASTER_KEY_FILE, else "<db>.key" (created
+// with mode 0600 on first use); see docs/store.md.
+// Engine settings from the flags and the environment (ABIS_MASTER_KEY,
+// ABIS_MASTER_KEY_FILE); `database_override` replaces --db when not empty.
+EngineOptions EngineOptionsFromFlags(const GlobalFlags& flags,
+                                     const std::string& database_override = "");
 
 Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& flags,
                                            const std::string& database_override = "");
@@ -58,6 +68,8 @@ void RegisterCompareCommand(CLI::App& app);
 void RegisterFacesCommand(CLI::App& app);
 void RegisterGalleryCommand(CLI::App& app);
 void RegisterEvalCommand(CLI::App& app);
+void RegisterAuditCommand(CLI::App& app);
+void RegisterServeCommand(CLI::App& app);
 
 }  // namespace abis::cli
 

@@ -5,10 +5,16 @@
 // impostor pair of extracted templates; 1:N searches each probe in the
 // gallery of enrolments (mated), and again with its own identity left out
 // (non-mated), so open-set rates have as many non-mated as mated searches.
+// Instead of a folder it takes a manifest CSV (eval/manifest.h), whose
+// optional demographic columns add demographic differentials, and it can
+// write the model card that calibrates scores to FMR (eval/calibration.h).
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -17,6 +23,8 @@
 #include "cli/cli_common.h"
 #include "cli/labelled_folder.h"
 #include "core/file_io.h"
+#include "eval/calibration.h"
+#include "eval/manifest.h"
 #include "eval/metrics.h"
 #include "eval/report.h"
 
@@ -25,10 +33,12 @@ namespace {
 
 struct EvalFlags {
   GlobalFlags global;
-  std::string folder;
+  std::string folder;         // Labelled folder, or a manifest when it ends in ".csv".
+  std::string manifest_path;  // --manifest.
   std::string modality = "face";
   std::string json_path;
   std::string report_path;
+  std::string model_card_path;
   int bootstrap_resamples = 200;
 };
 
@@ -201,6 +211,79 @@ std::string Percent(const nlohmann::json& value) {
   return buffer;
 }
 
+bool EndsWithCsv(const std::string& path) {
+  if (path.size() < 4) return false;
+  std::string tail = path.substr(path.size() - 4);
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return tail == ".csv";
+}
+
+// The manifest's images, grouped by identity (identities in name order),
+// keeping the manifest's order within an identity: its first listed image
+// is the enrolment.
+std::vector<LabelledImage> ImagesOf(const eval::Manifest& manifest) {
+  std::vector<LabelledImage> images;
+  for (const eval::ManifestRow& row : manifest.rows) {
+    images.push_back({row.identity, row.path, row.listed_path});
+  }
+  std::stable_sort(
+      images.begin(), images.end(),
+      [](const LabelledImage& a, const LabelledImage& b) { return a.identity < b.identity; });
+  return images;
+}
+
+std::string TodayUtc() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[16];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &utc);
+  return buffer;
+}
+
+std::optional<double> JsonRate(const nlohmann::json& value) {
+  if (value.is_null()) return std::nullopt;
+  return value.get<double>();
+}
+
+// What the card says about the data and the model beyond the numbers.
+// `sources` are the identity prefixes (data sets of origin).
+std::vector<std::string> KnownLimits(bool has_demographic_labels, std::int64_t impostor_pairs,
+                                     const std::set<std::string>& sources) {
+  std::vector<std::string> limits = {
+      "FMR below about 3/" + std::to_string(impostor_pairs) +
+          " (rule of three) is not measured; above the highest impostor score the card only "
+          "bounds the FMR (fmr_is_upper_bound), and the tail is set by a handful of impostor "
+          "pairs.",
+      "Impostor pairs share subjects and are not independent; the calibrated FMR and the "
+      "expected false candidates (gallery identities x FMR) assume independence.",
+      "The face model (dlib ResNet, ported by face-api.js) was trained on about 3M web-scraped "
+      "faces (FaceScrub, VGG-Face) without consent records; see docs/models.md.",
+      "FMR is measured per comparison of two single images; a gallery identity with several "
+      "references is compared by its best score, which has a higher FMR.",
+  };
+  const std::set<std::string> shared_faces = {"att", "bbt", "yale"};
+  if (std::includes(shared_faces.begin(), shared_faces.end(), sources.begin(), sources.end())) {
+    limits.push_back(
+        "Small development set of grey-scale, mostly frontal, cooperative captures (AT&T/ORL "
+        "1992-94, Yale 1997, TV stills): not representative of surveillance, colour, ageing or "
+        "unconstrained photos; Yale's extreme side lighting raises FNMR and its one failure to "
+        "acquire.");
+  } else {
+    limits.push_back(
+        "Capture conditions and subjects are described only by the data set entry; review "
+        "them before relying on the calibration for other captures.");
+  }
+  if (!has_demographic_labels) {
+    limits.push_back(
+        "No demographic labels were supplied, so no demographic differentials were measured "
+        "and the calibration may not hold for every group (the shared face sources ship none; "
+        "their subjects are, by eye, mostly male).");
+  }
+  return limits;
+}
+
 int RunEval(const EvalFlags& flags) {
   auto modality = ParseModality(flags.modality);
   if (!modality.ok()) return ReportError(flags.global, modality.status());
@@ -208,7 +291,27 @@ int RunEval(const EvalFlags& flags) {
     return ReportError(flags.global,
                        UnimplementedError("evaluation of modality 'finger' is not available yet"));
   }
-  auto listed = ListLabelledFolder(flags.folder);
+  std::string manifest_path = flags.manifest_path;
+  if (manifest_path.empty() && EndsWithCsv(flags.folder)) manifest_path = flags.folder;
+  if (!manifest_path.empty() && !flags.folder.empty() && flags.folder != manifest_path) {
+    return ReportError(flags.global,
+                       InvalidArgumentError("give either a folder or --manifest, not both"));
+  }
+  if (manifest_path.empty() && flags.folder.empty()) {
+    return ReportError(flags.global,
+                       InvalidArgumentError("give a labelled folder or a manifest CSV"));
+  }
+  const std::string dataset_name = manifest_path.empty() ? flags.folder : manifest_path;
+  std::optional<eval::Manifest> manifest;
+  Result<std::vector<LabelledImage>> listed = std::vector<LabelledImage>();
+  if (!manifest_path.empty()) {
+    auto read = eval::ReadManifest(manifest_path);
+    if (!read.ok()) return ReportError(flags.global, read.status());
+    manifest = std::move(*read);
+    listed = ImagesOf(*manifest);
+  } else {
+    listed = ListLabelledFolder(flags.folder);
+  }
   if (!listed.ok()) return ReportError(flags.global, listed.status());
   auto engine = OpenEngine(flags.global, ":memory:");
   if (!engine.ok()) return ReportError(flags.global, engine.status());
@@ -244,7 +347,7 @@ int RunEval(const EvalFlags& flags) {
 
   nlohmann::json document = *summary;
   document["modality"] = flags.modality;
-  document["dataset"] = flags.folder;
+  document["dataset"] = dataset_name;
   document["algorithm"] = ToJson((*engine)->face_algorithm());
   document["protocol"] =
       "first image per identity enrolled (enrolment gate), others are probes (probe gate); 1:1 "
@@ -287,10 +390,29 @@ int RunEval(const EvalFlags& flags) {
   }
 
   eval::EvaluationReport report;
-  report.title = "abis evaluation: " + flags.folder;
+  if (manifest && !manifest->demographic_columns.empty() && verification) {
+    // One global threshold for every group (NISTIR 8280): the one meeting
+    // FMR 1e-3 on all data when supported, else the EER threshold.
+    double threshold = verification->eer.threshold;
+    std::string source = "EER threshold";
+    if (verification->fnmr_at_fmr.size() > 1 && verification->fnmr_at_fmr[1].operating_point &&
+        std::isfinite(verification->fnmr_at_fmr[1].operating_point->threshold)) {
+      threshold = verification->fnmr_at_fmr[1].operating_point->threshold;
+      source = "threshold meeting FMR 1e-3 on all data";
+    }
+    auto demographics = eval::DemographicsJson(*manifest, all->scores, threshold, source);
+    if (!demographics.ok()) return ReportError(flags.global, demographics.status());
+    document["demographics"] = *demographics;
+    auto groups = eval::GroupsOfSubjects(*manifest, manifest->demographic_columns.front());
+    if (!groups.ok()) return ReportError(flags.global, groups.status());
+    auto first = eval::ComputeDemographicDifferentials(all->scores, *groups, threshold);
+    if (!first.ok()) return ReportError(flags.global, first.status());
+    report.demographics = *first;
+  }
+  report.title = "abis evaluation: " + dataset_name;
   report.algorithm = (*engine)->face_algorithm().algorithm + " (model " +
                      (*engine)->face_algorithm().model_digest.substr(0, 16) + ")";
-  report.dataset = flags.folder + ": " + std::to_string(all->identities) + " identities, " +
+  report.dataset = dataset_name + ": " + std::to_string(all->identities) + " identities, " +
                    std::to_string(all->images) + " images";
   report.verification = verification;
   report.identification = identification;
@@ -310,11 +432,58 @@ int RunEval(const EvalFlags& flags) {
     Status written = eval::WriteHtmlReport(report, flags.report_path);
     if (!written.ok()) return ReportError(flags.global, written);
   }
+  if (!flags.model_card_path.empty()) {
+    if (all->scores.impostor.empty()) {
+      return ReportError(flags.global,
+                         FailedPreconditionError("a model card needs impostor comparisons"));
+    }
+    auto calibration = eval::FmrCalibration::Fit(all->scores.impostor);
+    if (!calibration.ok()) return ReportError(flags.global, calibration.status());
+    const AlgorithmInfo& algorithm = (*engine)->face_algorithm();
+    eval::ModelCard card;
+    card.modality = flags.modality;
+    card.algorithm = algorithm.algorithm;
+    card.model_digest = algorithm.model_digest;
+    card.created = TodayUtc();
+    card.command = "OPENBLAS_NUM_THREADS=1 build/cli/abis eval " + dataset_name + " --modality " +
+                   flags.modality + " --model-card " + flags.model_card_path;
+    card.dataset.name = dataset_name;
+    card.dataset.description =
+        report.dataset + (manifest ? " (manifest)" : " (labelled folder <identity>/<images>)");
+    card.dataset.identities = all->identities;
+    card.dataset.images = all->images;
+    card.dataset.genuine_pairs = static_cast<std::int64_t>(all->scores.genuine.size());
+    card.dataset.impostor_pairs = static_cast<std::int64_t>(all->scores.impostor.size());
+    card.protocol = document["protocol"].get<std::string>();
+    card.metrics.eer = JsonRate(document["eer"]);
+    if (document.contains("eer_threshold"))
+      card.metrics.eer_threshold = JsonRate(document["eer_threshold"]);
+    card.metrics.fte = JsonRate(document["fte"]);
+    card.metrics.fta = JsonRate(document["fta"]);
+    card.metrics.rank1 = JsonRate(document["rank1"]);
+    if (verification) {
+      for (const eval::FnmrAtFmr& target : verification->fnmr_at_fmr) {
+        eval::ModelCardOperatingPoint point;
+        point.target_fmr = target.target_fmr;
+        if (target.operating_point && std::isfinite(target.operating_point->threshold)) {
+          point.threshold = target.operating_point->threshold;
+          point.fmr = target.operating_point->fmr;
+          point.fnmr = target.operating_point->fnmr;
+        }
+        card.metrics.fnmr_at_fmr.push_back(point);
+      }
+    }
+    card.calibration = std::move(*calibration);
+    card.known_limits = KnownLimits(manifest && !manifest->demographic_columns.empty(),
+                                    card.dataset.impostor_pairs, sources);
+    Status written = eval::WriteModelCard(card, flags.model_card_path);
+    if (!written.ok()) return ReportError(flags.global, written);
+  }
   if (flags.global.json) {
     PrintJson(document);
     return 0;
   }
-  std::printf("%s: %lld identities, %lld images, %s\n", flags.folder.c_str(),
+  std::printf("%s: %lld identities, %lld images, %s\n", dataset_name.c_str(),
               static_cast<long long>(all->identities), static_cast<long long>(all->images),
               (*engine)->face_algorithm().algorithm.c_str());
   auto print_row = [&](const std::string& name, const nlohmann::json& s) {
@@ -343,9 +512,16 @@ int RunEval(const EvalFlags& flags) {
 void RegisterEvalCommand(CLI::App& app) {
   auto flags = std::make_shared<EvalFlags>();
   CLI::App* command = app.add_subcommand(
-      "eval", "Accuracy on a labelled folder <identity>/<images> (FTE, rank-1, EER, FNMR@FMR)");
+      "eval",
+      "Accuracy on a labelled folder <identity>/<images> or a manifest CSV (FTE, rank-1, EER, "
+      "FNMR@FMR, demographic differentials, model card)");
   AddGlobalFlags(*command, flags->global, /*with_json_flag=*/false);
-  command->add_option("folder", flags->folder, "Labelled folder")->required();
+  command->add_option("folder", flags->folder,
+                      "Labelled folder, or a manifest CSV (path,identity[,group columns])");
+  command->add_option("--manifest", flags->manifest_path,
+                      "Manifest CSV: path,identity and optional demographic columns");
+  command->add_option("--model-card", flags->model_card_path,
+                      "Write the model card (metrics + score->FMR calibration) to this file");
   command->add_option("--modality", flags->modality, "face | finger")->capture_default_str();
   command->add_option("--json", flags->json_path, "Write the JSON results to this file");
   command->add_option("--report", flags->report_path, "Write a self-contained HTML report");

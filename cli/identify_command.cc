@@ -75,14 +75,30 @@ int RunIdentify(const IdentifyFlags& flags) {
             << static_cast<int>(result->faces[result->searched_face].quality.score)
             << ") searched in gallery " << flags.gallery << " (" << result->gallery_identities
             << " identities, " << result->gallery_references << " references)\n";
-  std::printf("%4s  %-32s %8s %9s %10s\n", "rank", "identity", "score", "distance", "reference");
+  std::printf("%4s  %-32s %8s %9s %10s %10s %12s\n", "rank", "identity", "score", "distance",
+              "reference", "FMR", "exp. false");
   for (const Candidate& c : result->candidates) {
-    std::printf("%4d  %-32s %8.4f %9.4f %10lld\n", c.rank, c.identity.c_str(), c.score, c.distance,
-                static_cast<long long>(c.reference_id));
+    char fmr[32] = "n/a";
+    char expected[32] = "n/a";
+    if (c.fmr) {
+      std::snprintf(fmr, sizeof fmr, "%s%.2g", c.fmr_is_upper_bound ? "<" : "", *c.fmr);
+      std::snprintf(expected, sizeof expected, "%s%.3g", c.fmr_is_upper_bound ? "<" : "",
+                    *c.expected_false_candidates);
+    }
+    std::printf("%4d  %-32s %8.4f %9.4f %10lld %10s %12s\n", c.rank, c.identity.c_str(), c.score,
+                c.distance, static_cast<long long>(c.reference_id), fmr, expected);
   }
   if (result->candidates.empty()) std::cout << "(no candidates)\n";
-  std::printf("Scores at or above %.2f meet the 1:1 verification threshold (uncalibrated).\n",
-              result->algorithm.verification_threshold);
+  if (result->algorithm.calibration_card.empty()) {
+    std::printf("Scores at or above %.2f meet the 1:1 verification threshold (uncalibrated).\n",
+                result->algorithm.verification_threshold);
+  } else {
+    std::printf(
+        "FMR: share of impostor comparisons scoring this high (model card %s); exp. false: "
+        "expected false candidates this high in a gallery of %lld identities.\n",
+        result->algorithm.calibration_card.c_str(),
+        static_cast<long long>(result->gallery_identities));
+  }
   std::cout << "Candidates are leads for trained human review, not identifications.\n";
   return 0;
 }

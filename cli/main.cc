@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   abis::cli::RegisterFacesCommand(app);
   abis::cli::RegisterGalleryCommand(app);
   abis::cli::RegisterEvalCommand(app);
+  abis::cli::RegisterAuditCommand(app);
+  abis::cli::RegisterServeCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

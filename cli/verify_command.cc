@@ -33,21 +33,28 @@ int RunVerify(const VerifyFlags& flags) {
       (*engine)->Verify({flags.gallery, flags.identity, std::move(*image), flags.face_index});
   if (!result.ok()) return ReportError(flags.global, result.status());
   if (flags.global.json) {
-    PrintJson({{"gallery", flags.gallery},
-               {"identity", flags.identity},
-               {"reference_id", result->reference_id},
-               {"score", result->score},
-               {"distance", result->distance},
-               {"threshold", result->threshold},
-               {"meets_threshold", result->meets_threshold},
-               {"face", ToJson(result->face)},
-               {"algorithm", ToJson((*engine)->face_algorithm())}});
+    PrintJson(
+        {{"gallery", flags.gallery},
+         {"identity", flags.identity},
+         {"reference_id", result->reference_id},
+         {"score", result->score},
+         {"distance", result->distance},
+         {"threshold", result->threshold},
+         {"meets_threshold", result->meets_threshold},
+         {"fmr", result->fmr ? nlohmann::json(*result->fmr) : nlohmann::json(nullptr)},
+         {"fmr_is_upper_bound", result->fmr ? nlohmann::json(result->fmr_is_upper_bound) : nullptr},
+         {"face", ToJson(result->face)},
+         {"algorithm", ToJson((*engine)->face_algorithm())}});
     return 0;
   }
   std::printf("verification of %s against %s/%s: score %.4f (distance %.4f), threshold %.4f: %s\n",
               flags.image_path.c_str(), flags.gallery.c_str(), flags.identity.c_str(),
               result->score, result->distance, result->threshold,
               result->meets_threshold ? "meets the threshold" : "below the threshold");
+  if (result->fmr) {
+    std::printf("calibrated FMR at this score: %s%.3g\n", result->fmr_is_upper_bound ? "< " : "",
+                *result->fmr);
+  }
   return 0;
 }
 

@@ -33,6 +33,14 @@ struct EngineOptions {
   // Folder holding face_recognition_resnet_v1.dat (scripts/setup.sh makes it).
   std::string model_dir;
   std::string landmark_model_path = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+  // Master key that wraps the per-record data keys sealing each template at
+  // rest (docs/store.md). `master_key` (64 hex digits or base64 of 32 bytes,
+  // e.g. from env ABIS_MASTER_KEY) wins; otherwise the key file
+  // `master_key_path`, or "<database_path>.key" when empty, created with mode
+  // 0600 on first use and refused if group or others may access it.
+  // ":memory:" databases use an ephemeral random key.
+  std::string master_key_path;
+  std::string master_key;
 };
 
 // The algorithm that makes face templates, as recorded in each of them.
@@ -43,6 +51,9 @@ struct AlgorithmInfo {
   // the evaluation (docs/evaluation.md).
   double verification_threshold = 0;
   double duplicate_threshold = 0;
+  // The model card whose calibration gives candidates their FMR (see
+  // Engine::LoadCalibration); empty when the engine is uncalibrated.
+  std::string calibration_card;
 };
 
 struct FaceBox {
@@ -75,6 +86,17 @@ struct Candidate {
   std::int64_t reference_id = 0;
   double score = 0;     // Similarity in [0, 1]; higher = more similar.
   double distance = 0;  // Embedding distance behind the score.
+  // Calibrated false-match rate at `score`: the fraction of impostor
+  // comparisons of the model card's evaluation scoring >= score. Empty when
+  // the engine has no calibration for its model.
+  std::optional<double> fmr;
+  // True when `score` is above every impostor score of that evaluation:
+  // `fmr` is then 1 / impostor comparisons, an upper bound, never 0.
+  bool fmr_is_upper_bound = false;
+  // Expected number of false candidates scoring >= score in this gallery:
+  // gallery identities * fmr, assuming independent impostor comparisons
+  // (docs/evaluation.md §9). Empty without calibration.
+  std::optional<double> expected_false_candidates;
 };
 
 struct EnrolmentRequest {
@@ -131,6 +153,9 @@ struct VerificationResult {
   double distance = 0;
   double threshold = 0;
   bool meets_threshold = false;  // score >= threshold.
+  // Calibrated FMR at `score`, as Candidate::fmr; empty without calibration.
+  std::optional<double> fmr;
+  bool fmr_is_upper_bound = false;
 };
 
 struct ComparisonResult {
@@ -153,6 +178,14 @@ class Engine {
   virtual ~Engine() = default;
 
   virtual const AlgorithmInfo& face_algorithm() const = 0;
+
+  // Reads a model card (docs/model-cards/) and uses its calibration for the
+  // FMR of every later candidate and verification. FailedPrecondition when
+  // the card is for another modality, algorithm or model digest (the engine
+  // keeps its previous calibration); NotFound / InvalidArgument for a
+  // missing or malformed file. The engine loads the card shipped for its
+  // model from ABIS_SOURCE_DIR/docs/model-cards when one matches.
+  virtual Status LoadCalibration(const std::string& model_card_path) = 0;
 
   // Rejects (no partial state): undecodable or oversized images, no face,
   // several faces, faces failing the enrolment gate, a gallery of another model.

@@ -5,17 +5,20 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "abis/engine.h"
 
 #include "core/digest.h"
+#include "eval/calibration.h"
 #include "face/face_analyzer.h"
 #include "face/face_embedder.h"
 #include "imaging/image_decoder.h"
 #include "policy/capture_policy.h"
 #include "search/exact_index.h"
 #include "search/face_scoring.h"
+#include "store/master_key.h"
 #include "store/sqlite_store.h"
 
 namespace abis {
@@ -27,6 +30,10 @@ constexpr char kFaceModelFile[] = "face_recognition_resnet_v1.dat";
 // (0.5); both expressed as scores. See docs/algorithms.md.
 constexpr double kVerificationDistance = 0.6;
 constexpr double kDuplicateDistance = 0.5;
+// The model card shipped for kFaceAlgorithm; used when its model digest is
+// the loaded model's (docs/model-cards/README.md).
+constexpr char kShippedFaceModelCard[] =
+    ABIS_SOURCE_DIR "/docs/model-cards/face-dlib-resnet-v1.json";
 
 FaceQualityReport ToReport(const face::FaceQuality& q) {
   return {q.detection_score,  q.face_width_px, q.inter_eye_px, q.sharpness, q.exposure_mean,
@@ -37,12 +44,23 @@ policy::FaceCaptureMeasures ToMeasures(const face::FaceQuality& q) {
   return {q.detection_score, q.inter_eye_px, q.yaw_deg, q.roll_deg, q.score};
 }
 
-std::vector<Candidate> ToCandidates(const std::vector<search::IndexHit>& hits) {
+// `calibration` may be null (uncalibrated: no FMR). Expected false
+// candidates = gallery identities * FMR(score), see FmrCalibration.
+std::vector<Candidate> ToCandidates(const std::vector<search::IndexHit>& hits,
+                                    const eval::FmrCalibration* calibration,
+                                    std::int64_t gallery_identities) {
   std::vector<Candidate> candidates;
   candidates.reserve(hits.size());
   for (std::size_t i = 0; i < hits.size(); ++i) {
-    candidates.push_back({static_cast<int>(i) + 1, hits[i].identity, hits[i].reference_id,
-                          hits[i].score, hits[i].distance});
+    Candidate candidate{static_cast<int>(i) + 1, hits[i].identity, hits[i].reference_id,
+                        hits[i].score, hits[i].distance};
+    if (calibration != nullptr) {
+      eval::FmrEstimate estimate = calibration->FmrAt(hits[i].score);
+      candidate.fmr = estimate.fmr;
+      candidate.fmr_is_upper_bound = estimate.is_upper_bound;
+      candidate.expected_false_candidates = static_cast<double>(gallery_identities) * estimate.fmr;
+    }
+    candidates.push_back(std::move(candidate));
   }
   return candidates;
 }
@@ -56,9 +74,23 @@ class FaceEngine final : public Engine {
     algorithm_.model_digest = embedder_->model_digest();
     algorithm_.verification_threshold = search::FaceScoreFromDistance(kVerificationDistance);
     algorithm_.duplicate_threshold = search::FaceScoreFromDistance(kDuplicateDistance);
+    // The shipped card applies only when it was measured on this model.
+    if (std::filesystem::exists(kShippedFaceModelCard)) {
+      (void)LoadCalibration(kShippedFaceModelCard);
+    }
   }
 
   const AlgorithmInfo& face_algorithm() const override { return algorithm_; }
+
+  Status LoadCalibration(const std::string& model_card_path) override {
+    ABIS_ASSIGN_OR_RETURN(eval::ModelCard card, eval::ReadModelCard(model_card_path));
+    Status matches =
+        eval::CheckModelCardMatches(card, "face", algorithm_.algorithm, algorithm_.model_digest);
+    if (!matches.ok()) return matches.WithContext(model_card_path);
+    calibration_ = std::move(card.calibration);
+    algorithm_.calibration_card = model_card_path;
+    return Status();
+  }
 
   Result<std::vector<ProbeFace>> DetectFaces(const std::vector<std::uint8_t>& image) override {
     ABIS_ASSIGN_OR_RETURN(auto analyzed, Analyze(image));
@@ -104,7 +136,8 @@ class FaceEngine final : public Engine {
     ABIS_ASSIGN_OR_RETURN(const search::ExactFaceIndex* index, IndexFor(request.gallery));
     ABIS_ASSIGN_OR_RETURN(auto hits, index->Search(extraction.face_template.features, 5,
                                                    algorithm_.duplicate_threshold));
-    for (const Candidate& candidate : ToCandidates(hits)) {
+    for (const Candidate& candidate :
+         ToCandidates(hits, Calibration(), static_cast<std::int64_t>(index->identity_count()))) {
       if (candidate.identity != request.identity) result.possible_duplicates.push_back(candidate);
     }
     ABIS_ASSIGN_OR_RETURN(ReferenceRecord record,
@@ -165,7 +198,7 @@ class FaceEngine final : public Engine {
     ABIS_ASSIGN_OR_RETURN(auto hits,
                           index->Search(probe.features, request.max_candidates, request.min_score));
     result.searched_face = chosen;
-    result.candidates = ToCandidates(hits);
+    result.candidates = ToCandidates(hits, Calibration(), result.gallery_identities);
     return result;
   }
 
@@ -191,6 +224,11 @@ class FaceEngine final : public Engine {
       }
     }
     result.meets_threshold = result.score >= result.threshold;
+    if (const eval::FmrCalibration* calibration = Calibration()) {
+      eval::FmrEstimate estimate = calibration->FmrAt(result.score);
+      result.fmr = estimate.fmr;
+      result.fmr_is_upper_bound = estimate.is_upper_bound;
+    }
     return result;
   }
 
@@ -284,6 +322,10 @@ class FaceEngine final : public Engine {
     return &inserted->second;
   }
 
+  const eval::FmrCalibration* Calibration() const {
+    return calibration_ ? &*calibration_ : nullptr;
+  }
+
   TemplateHeader ProbeHeader() const {
     return {Modality::kFace, kFaceAlgorithm, embedder_->model_digest(), 0.0f};
   }
@@ -292,6 +334,7 @@ class FaceEngine final : public Engine {
   std::unique_ptr<face::FaceEmbedder> embedder_;
   std::unique_ptr<SqliteStore> store_;
   AlgorithmInfo algorithm_;
+  std::optional<eval::FmrCalibration> calibration_;  // From algorithm_.calibration_card.
   std::map<std::string, search::ExactFaceIndex> indexes_;
 };
 
@@ -307,9 +350,20 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     return embedder.status().WithContext(
         "face model (run scripts/setup.sh to fetch and convert it)");
   }
-  ABIS_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options.database_path));
+  ABIS_ASSIGN_OR_RETURN(
+      ResolvedMasterKey master_key,
+      ResolveMasterKey(options.database_path, {options.master_key, options.master_key_path}));
+  auto store = SqliteStore::Open(options.database_path, std::move(master_key.key));
+  if (!store.ok()) {
+    // A key file made just now for a store that refuses it would only
+    // mislead the next run.
+    std::error_code ignored;
+    if (!master_key.created_path.empty()) std::filesystem::remove(master_key.created_path, ignored);
+    if (store.status().code() != StatusCode::kPermissionDenied) return store.status();
+    return store.status().WithContext("master key from " + master_key.description);
+  }
   return std::unique_ptr<Engine>(
-      new FaceEngine(std::move(analyzer), std::move(*embedder), std::move(store)));
+      new FaceEngine(std::move(analyzer), std::move(*embedder), std::move(*store)));
 }
 
 }  // namespace abis

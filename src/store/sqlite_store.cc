@@ -9,12 +9,16 @@
 #include <unordered_map>
 #include <utility>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
+#include "store/record_crypto.h"
 #include "templates/template_codec.h"
 
 namespace abis {
 namespace {
+
+Status SealPlaintextTemplates(internal::SqliteConnection& connection, const SecretKey& master_key);
 
 constexpr std::size_t kMaxGalleryNameBytes = 64;
 constexpr std::size_t kMaxIdentityIdBytes = 128;
@@ -55,8 +59,31 @@ CREATE INDEX biometric_references_by_identity
   ON biometric_references (identity_id, modality);
 )sql";
 
-constexpr std::array<SchemaMigration, 1> kBuiltinMigrations = {{
-    {1, kMigration1},
+// Encryption at rest: the template column now holds sealed templates
+// (record_crypto.h), each under its own data key, kept wrapped by the master
+// key in record_keys. SealPlaintextTemplates seals the rows of a version-1
+// store in the same transaction.
+constexpr std::string_view kMigration2 = R"sql(
+ALTER TABLE biometric_references RENAME COLUMN template TO sealed_template;
+
+-- One row per reference; deleting the reference deletes its key.
+CREATE TABLE record_keys (
+  reference_id INTEGER PRIMARY KEY REFERENCES biometric_references(id) ON DELETE CASCADE,
+  nonce BLOB NOT NULL,
+  wrapped_key BLOB NOT NULL
+);
+
+-- Proves that a later open uses the master key the store was sealed with.
+CREATE TABLE master_key_check (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  check_value BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 2> kBuiltinMigrations = {{
+    {1, kMigration1, nullptr},
+    {2, kMigration2, &SealPlaintextTemplates},
 }};
 
 constexpr std::string_view kCreateSchemaMigrations =
@@ -99,17 +126,38 @@ constexpr std::string_view kSelectGalleryModel =
     "SELECT r.algorithm, r.model_digest FROM biometric_references r"
     " JOIN identities i ON i.id = r.identity_id"
     " WHERE i.gallery_id = ?1 AND r.modality = ?2 LIMIT 1";
+// The sealed template binds the reference id, which exists only after the
+// insert: the row starts with an empty blob and is sealed in the same
+// transaction.
 constexpr std::string_view kInsertReference =
     "INSERT INTO biometric_references (identity_id, modality, algorithm, model_digest, quality,"
-    " template, source_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    " sealed_template, source_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5, x'', ?6, ?7)";
+constexpr std::string_view kUpdateSealedTemplate =
+    "UPDATE biometric_references SET sealed_template = ?2 WHERE id = ?1";
+constexpr std::string_view kInsertRecordKey =
+    "INSERT INTO record_keys (reference_id, nonce, wrapped_key) VALUES (?1, ?2, ?3)";
 constexpr std::string_view kSelectGalleryReferences =
-    "SELECT r.id, i.external_id, r.modality, r.algorithm, r.model_digest, r.template"
+    "SELECT r.id, i.external_id, r.modality, r.algorithm, r.model_digest, r.sealed_template,"
+    " r.identity_id, k.nonce, k.wrapped_key"
     " FROM biometric_references r JOIN identities i ON i.id = r.identity_id"
+    " LEFT JOIN record_keys k ON k.reference_id = r.id"
     " WHERE i.gallery_id = ?1 AND r.modality = ?2 ORDER BY r.id";
 constexpr std::string_view kSelectIdentityReferences =
-    "SELECT r.id, i.external_id, r.modality, r.algorithm, r.model_digest, r.template"
+    "SELECT r.id, i.external_id, r.modality, r.algorithm, r.model_digest, r.sealed_template,"
+    " r.identity_id, k.nonce, k.wrapped_key"
     " FROM biometric_references r JOIN identities i ON i.id = r.identity_id"
+    " LEFT JOIN record_keys k ON k.reference_id = r.id"
     " WHERE r.identity_id = ?1 AND r.modality = ?2 ORDER BY r.id";
+
+// Migration 2's data step walks the version-1 rows one at a time by id.
+constexpr std::string_view kSelectNextPlaintextReference =
+    "SELECT id, identity_id, modality, algorithm, model_digest, sealed_template"
+    " FROM biometric_references WHERE id > ?1 ORDER BY id LIMIT 1";
+
+constexpr std::string_view kSelectMasterKeyCheck =
+    "SELECT check_value FROM master_key_check WHERE id = 1";
+constexpr std::string_view kInsertMasterKeyCheck =
+    "INSERT INTO master_key_check (id, check_value, created_at) VALUES (1, ?1, ?2)";
 
 std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
@@ -230,6 +278,7 @@ class Statement {
   }
 
   std::int64_t ColumnInt64(int column) { return sqlite3_column_int64(stmt_, column); }
+  bool ColumnIsNull(int column) { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::string ColumnText(int column) {
     const auto* text = sqlite3_column_text(stmt_, column);
     const int size = sqlite3_column_bytes(stmt_, column);
@@ -260,8 +309,9 @@ namespace internal {
 // owning SqliteStore serialises access.
 class SqliteConnection {
  public:
-  static Result<std::unique_ptr<SqliteConnection>> Open(
-      const std::string& path, std::span<const SchemaMigration> migrations);
+  static Result<std::unique_ptr<SqliteConnection>> Open(const std::string& path,
+                                                        std::span<const SchemaMigration> migrations,
+                                                        const SecretKey& master_key);
 
   ~SqliteConnection() {
     for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
@@ -325,8 +375,19 @@ class SqliteConnection {
   SqliteConnection(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
   Status Configure();
-  Status Migrate(std::span<const SchemaMigration> migrations);
+  // Sets `*sealed_plaintext` when a data step rewrote existing rows.
+  Status Migrate(std::span<const SchemaMigration> migrations, const SecretKey& master_key,
+                 bool* sealed_plaintext);
+  Status CheckMasterKey(const SecretKey& master_key, const std::string& now);
 
+ public:
+  // Best effort, after deletions and upgrades: copies the WAL into the
+  // database file and truncates it, so superseded page images (which may
+  // hold deleted data keys, or plaintext from before an upgrade) do not
+  // linger in the -wal file. Skipped while readers hold old snapshots.
+  void TruncateWal();
+
+ private:
   sqlite3* db_;
   std::string path_;
   int schema_version_ = 0;
@@ -458,10 +519,34 @@ Status CheckSameModel(SqliteConnection& connection, std::int64_t gallery_id,
   return Status::Ok();
 }
 
+// Seals `plaintext` (an encoded template record) into the row of
+// `binding.reference_id` under a fresh data key, and stores that key wrapped
+// by the master key. `data_key` is scratch space, reused across rows.
+Status SealIntoRow(SqliteConnection& connection, const SecretKey& master_key,
+                   const TemplateBinding& binding, std::string_view plaintext,
+                   SecretKey& data_key) {
+  randombytes_buf(data_key.mutable_bytes().data(), SecretKey::kSize);
+  const std::string sealed = SealTemplate(data_key, binding, plaintext);
+  const WrappedKey wrapped = WrapDataKey(master_key, data_key, binding.reference_id);
+  sodium_memzero(data_key.mutable_bytes().data(), SecretKey::kSize);
+  {
+    ABIS_ASSIGN_OR_RETURN(Statement statement, connection.Prepare(kUpdateSealedTemplate));
+    ABIS_RETURN_IF_ERROR(statement.BindInt64(1, binding.reference_id));
+    ABIS_RETURN_IF_ERROR(statement.BindBlob(2, sealed));
+    ABIS_RETURN_IF_ERROR(statement.Run());
+  }
+  ABIS_ASSIGN_OR_RETURN(Statement statement, connection.Prepare(kInsertRecordKey));
+  ABIS_RETURN_IF_ERROR(statement.BindInt64(1, binding.reference_id));
+  ABIS_RETURN_IF_ERROR(statement.BindBlob(2, wrapped.nonce));
+  ABIS_RETURN_IF_ERROR(statement.BindBlob(3, wrapped.ciphertext));
+  return statement.Run();
+}
+
 Result<ReferenceRecord> InsertReference(SqliteConnection& connection, std::int64_t gallery_id,
                                         const std::string& gallery, const NewReference& item,
                                         const std::string& now,
-                                        std::map<Modality, ModelKey>& pinned) {
+                                        std::map<Modality, ModelKey>& pinned,
+                                        const SecretKey& master_key, SecretKey& data_key) {
   const TemplateHeader& header = item.tmpl.header;
   ABIS_RETURN_IF_ERROR(CheckSameModel(connection, gallery_id, gallery, header, pinned));
   ABIS_ASSIGN_OR_RETURN(
@@ -474,13 +559,18 @@ Result<ReferenceRecord> InsertReference(SqliteConnection& connection, std::int64
   ABIS_RETURN_IF_ERROR(statement.BindText(3, header.algorithm));
   ABIS_RETURN_IF_ERROR(statement.BindText(4, header.model_digest));
   ABIS_RETURN_IF_ERROR(statement.BindDouble(5, static_cast<double>(header.quality)));
-  ABIS_RETURN_IF_ERROR(statement.BindBlob(6, EncodeTemplate(item.tmpl)));
-  ABIS_RETURN_IF_ERROR(statement.BindText(7, item.source_sha256));
-  ABIS_RETURN_IF_ERROR(statement.BindText(8, now));
+  ABIS_RETURN_IF_ERROR(statement.BindText(6, item.source_sha256));
+  ABIS_RETURN_IF_ERROR(statement.BindText(7, now));
   ABIS_RETURN_IF_ERROR(statement.Run());
 
   ReferenceRecord record;
   record.reference_id = sqlite3_last_insert_rowid(connection.db());
+  std::string plaintext = EncodeTemplate(item.tmpl);
+  const TemplateBinding binding{record.reference_id, identity_id, header.modality, header.algorithm,
+                                header.model_digest};
+  Status sealed = SealIntoRow(connection, master_key, binding, plaintext, data_key);
+  sodium_memzero(plaintext.data(), plaintext.size());
+  ABIS_RETURN_IF_ERROR(sealed);
   record.identity_external_id = item.identity_external_id;
   record.gallery = gallery;
   record.created_at = now;
@@ -492,7 +582,8 @@ Result<ReferenceRecord> InsertReference(SqliteConnection& connection, std::int64
 Result<std::vector<ReferenceRecord>> InsertReferences(SqliteConnection& connection,
                                                       const std::string& gallery,
                                                       std::span<const NewReference> items,
-                                                      bool describe_items) {
+                                                      bool describe_items,
+                                                      const SecretKey& master_key) {
   auto item_context = [&](std::size_t index) {
     return describe_items ? "reference item " + std::to_string(index) : std::string("reference");
   };
@@ -508,6 +599,7 @@ Result<std::vector<ReferenceRecord>> InsertReferences(SqliteConnection& connecti
   }
 
   const std::string now = UtcNow();
+  ABIS_ASSIGN_OR_RETURN(SecretKey data_key, SecretKey::Random());
   ABIS_ASSIGN_OR_RETURN(Transaction transaction,
                         Transaction::Begin(connection, Transaction::Kind::kWrite));
   ABIS_ASSIGN_OR_RETURN(std::int64_t gallery_id, FindGalleryId(connection, gallery));
@@ -515,8 +607,8 @@ Result<std::vector<ReferenceRecord>> InsertReferences(SqliteConnection& connecti
   std::vector<ReferenceRecord> records;
   records.reserve(items.size());
   for (std::size_t index = 0; index < items.size(); ++index) {
-    Result<ReferenceRecord> record =
-        InsertReference(connection, gallery_id, gallery, items[index], now, pinned);
+    Result<ReferenceRecord> record = InsertReference(connection, gallery_id, gallery, items[index],
+                                                     now, pinned, master_key, data_key);
     if (!record.ok()) return record.status().WithContext(item_context(index));
     records.push_back(std::move(record).value());
   }
@@ -524,9 +616,27 @@ Result<std::vector<ReferenceRecord>> InsertReferences(SqliteConnection& connecti
   return records;
 }
 
+// Plaintext of one template, wiped when it goes out of scope.
+class PlaintextBuffer {
+ public:
+  // Reserved up front so that growing never leaves an unwiped copy behind.
+  PlaintextBuffer() { bytes_.reserve(kMaxEncodedTemplateBytes); }
+  ~PlaintextBuffer() { sodium_memzero(bytes_.data(), bytes_.size()); }
+  PlaintextBuffer(const PlaintextBuffer&) = delete;
+  PlaintextBuffer& operator=(const PlaintextBuffer&) = delete;
+  std::string& bytes() { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
 // Reads rows of (id, external_id, modality, algorithm, model_digest,
-// template) and checks each decoded template against its row.
-Result<std::vector<StoredReference>> ReadReferenceRows(Statement& statement, Modality modality) {
+// sealed_template, identity_id, key nonce, wrapped key), opens each sealed
+// template and checks the decoded template against its row.
+Result<std::vector<StoredReference>> ReadReferenceRows(Statement& statement, Modality modality,
+                                                       const SecretKey& master_key) {
+  ABIS_ASSIGN_OR_RETURN(SecretKey data_key, SecretKey::Random());
+  PlaintextBuffer plaintext;
   std::vector<StoredReference> references;
   while (true) {
     ABIS_ASSIGN_OR_RETURN(bool has_row, statement.Step());
@@ -535,7 +645,22 @@ Result<std::vector<StoredReference>> ReadReferenceRows(Statement& statement, Mod
     reference.reference_id = statement.ColumnInt64(0);
     reference.identity_external_id = statement.ColumnText(1);
     const std::string context = "reference " + std::to_string(reference.reference_id);
-    Result<Template> decoded = DecodeTemplate(statement.ColumnBlob(5));
+    const std::string algorithm = statement.ColumnText(3);
+    const std::string model_digest = statement.ColumnText(4);
+    const TemplateBinding binding{reference.reference_id, statement.ColumnInt64(6),
+                                  static_cast<Modality>(statement.ColumnInt64(2)), algorithm,
+                                  model_digest};
+    if (statement.ColumnIsNull(8)) {
+      return DataLossError(context + ": its data key is missing, so its template cannot be read");
+    }
+    Status status = UnwrapDataKey(master_key, statement.ColumnBlob(7), statement.ColumnBlob(8),
+                                  reference.reference_id, data_key);
+    if (status.ok()) {
+      status = OpenSealedTemplate(data_key, binding, statement.ColumnBlob(5), plaintext.bytes());
+    }
+    sodium_memzero(data_key.mutable_bytes().data(), SecretKey::kSize);
+    if (!status.ok()) return status.WithContext(context);
+    Result<Template> decoded = DecodeTemplate(std::string_view(plaintext.bytes()));
     if (!decoded.ok()) {
       return DataLossError(context +
                            ": stored template does not decode: " + decoded.status().ToString());
@@ -553,12 +678,48 @@ Result<std::vector<StoredReference>> ReadReferenceRows(Statement& statement, Mod
   return references;
 }
 
+// Migration 2's data step: seals every version-1 plaintext template in place
+// and gives it a wrapped data key. Runs inside the migration transaction, so
+// either every row is sealed or the store stays at version 1.
+Status SealPlaintextTemplates(SqliteConnection& connection, const SecretKey& master_key) {
+  ABIS_ASSIGN_OR_RETURN(SecretKey data_key, SecretKey::Random());
+  PlaintextBuffer plaintext;
+  std::int64_t last_id = 0;
+  while (true) {
+    TemplateBinding binding;
+    std::string algorithm;
+    std::string model_digest;
+    {
+      ABIS_ASSIGN_OR_RETURN(Statement statement, connection.Prepare(kSelectNextPlaintextReference));
+      ABIS_RETURN_IF_ERROR(statement.BindInt64(1, last_id));
+      ABIS_ASSIGN_OR_RETURN(bool has_row, statement.Step());
+      if (!has_row) break;
+      binding.reference_id = statement.ColumnInt64(0);
+      binding.identity_row_id = statement.ColumnInt64(1);
+      binding.modality = static_cast<Modality>(statement.ColumnInt64(2));
+      algorithm = statement.ColumnText(3);
+      model_digest = statement.ColumnText(4);
+      const std::span<const std::uint8_t> blob = statement.ColumnBlob(5);
+      plaintext.bytes().assign(reinterpret_cast<const char*>(blob.data()), blob.size());
+    }
+    binding.algorithm = algorithm;
+    binding.model_digest = model_digest;
+    Status status = SealIntoRow(connection, master_key, binding, plaintext.bytes(), data_key);
+    if (!status.ok()) {
+      return status.WithContext("sealing reference " + std::to_string(binding.reference_id));
+    }
+    last_id = binding.reference_id;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 namespace internal {
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(
-    const std::string& path, std::span<const SchemaMigration> migrations) {
+    const std::string& path, std::span<const SchemaMigration> migrations,
+    const SecretKey& master_key) {
   if (path.empty()) return InvalidArgumentError("store path is empty");
   for (std::size_t index = 0; index < migrations.size(); ++index) {
     if (migrations[index].version != static_cast<int>(index) + 1) {
@@ -578,7 +739,18 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(
   sqlite3_busy_timeout(db, SqliteStore::kBusyTimeoutMs);
 
   ABIS_RETURN_IF_ERROR(connection->Configure().WithContext(context));
-  ABIS_RETURN_IF_ERROR(connection->Migrate(migrations).WithContext(context));
+  bool sealed_plaintext = false;
+  ABIS_RETURN_IF_ERROR(
+      connection->Migrate(migrations, master_key, &sealed_plaintext).WithContext(context));
+  if (sealed_plaintext) {
+    // The upgrade overwrote plaintext templates; VACUUM rebuilds the file so
+    // that no free page or slack space still holds them, then the WAL that
+    // carried the rebuild is folded back and truncated. The upgrade itself
+    // has committed, so a VACUUM refused by a busy writer does not fail the
+    // open (docs/store.md, Residual risks).
+    (void)connection->Exec("VACUUM");
+    connection->TruncateWal();
+  }
   return connection;
 }
 
@@ -595,6 +767,15 @@ Status SqliteConnection::Configure() {
     }
   }
   ABIS_RETURN_IF_ERROR(Exec("PRAGMA synchronous = FULL"));
+  {
+    // Deleted rows (data keys, sealed templates) are overwritten with zeros
+    // instead of lingering in free space.
+    ABIS_ASSIGN_OR_RETURN(Statement statement, Prepare("PRAGMA secure_delete = ON"));
+    ABIS_ASSIGN_OR_RETURN(bool has_row, statement.Step());
+    if (!has_row || statement.ColumnInt64(0) != 1) {
+      return FailedPreconditionError("this SQLite build cannot enable secure_delete");
+    }
+  }
   ABIS_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
   // The pragma is silently ignored by builds without foreign keys, and then
   // deletes would not cascade.
@@ -606,7 +787,8 @@ Status SqliteConnection::Configure() {
   return Status::Ok();
 }
 
-Status SqliteConnection::Migrate(std::span<const SchemaMigration> migrations) {
+Status SqliteConnection::Migrate(std::span<const SchemaMigration> migrations,
+                                 const SecretKey& master_key, bool* sealed_plaintext) {
   ABIS_ASSIGN_OR_RETURN(Transaction transaction,
                         Transaction::Begin(*this, Transaction::Kind::kWrite));
   std::int64_t has_migrations_table = 0;
@@ -643,14 +825,51 @@ Status SqliteConnection::Migrate(std::span<const SchemaMigration> migrations) {
     if (migration.version <= current) continue;
     const std::string context = "schema migration " + std::to_string(migration.version);
     ABIS_RETURN_IF_ERROR(ExecScript(migration.sql).WithContext(context));
+    if (migration.data_step != nullptr) {
+      const int changes_before = sqlite3_total_changes(db_);
+      ABIS_RETURN_IF_ERROR(migration.data_step(*this, master_key).WithContext(context));
+      *sealed_plaintext = *sealed_plaintext || sqlite3_total_changes(db_) != changes_before;
+    }
     ABIS_ASSIGN_OR_RETURN(Statement statement, Prepare(kInsertSchemaVersion));
     ABIS_RETURN_IF_ERROR(statement.BindInt64(1, migration.version));
     ABIS_RETURN_IF_ERROR(statement.BindText(2, now));
     ABIS_RETURN_IF_ERROR(statement.Run().WithContext(context));
   }
+  ABIS_RETURN_IF_ERROR(CheckMasterKey(master_key, now));
   ABIS_RETURN_IF_ERROR(transaction.Commit());
   schema_version_ = std::max(static_cast<int>(current), latest);
   return Status::Ok();
+}
+
+Status SqliteConnection::CheckMasterKey(const SecretKey& master_key, const std::string& now) {
+  {
+    ABIS_ASSIGN_OR_RETURN(Statement statement, Prepare(kCountTable));
+    ABIS_RETURN_IF_ERROR(statement.BindText(1, "master_key_check"));
+    ABIS_ASSIGN_OR_RETURN(std::int64_t has_table, statement.QueryInt64());
+    if (has_table == 0) return Status::Ok();  // A schema older than encryption (tests).
+  }
+  {
+    ABIS_ASSIGN_OR_RETURN(Statement statement, Prepare(kSelectMasterKeyCheck));
+    ABIS_ASSIGN_OR_RETURN(bool has_row, statement.Step());
+    if (has_row) {
+      if (!VerifyMasterKeyCheck(master_key, statement.ColumnBlob(0))) {
+        return PermissionDeniedError(
+            "the master key does not open this store (it was sealed with another key); give"
+            " the key it was created with (--key, ABIS_MASTER_KEY_FILE or ABIS_MASTER_KEY)");
+      }
+      return Status::Ok();
+    }
+  }
+  ABIS_ASSIGN_OR_RETURN(Statement statement, Prepare(kInsertMasterKeyCheck));
+  ABIS_RETURN_IF_ERROR(statement.BindBlob(1, MakeMasterKeyCheck(master_key)));
+  ABIS_RETURN_IF_ERROR(statement.BindText(2, now));
+  return statement.Run();
+}
+
+void SqliteConnection::TruncateWal() {
+  if (path_ == ":memory:") return;
+  Result<Statement> statement = Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (statement.ok()) (void)statement->Step();
 }
 
 }  // namespace internal
@@ -681,20 +900,23 @@ Status ValidateIdentityExternalId(std::string_view external_id) {
   return Status::Ok();
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<internal::SqliteConnection> connection)
-    : connection_(std::move(connection)) {}
+SqliteStore::SqliteStore(std::unique_ptr<internal::SqliteConnection> connection,
+                         SecretKey master_key)
+    : connection_(std::move(connection)), master_key_(std::move(master_key)) {}
 
 SqliteStore::~SqliteStore() = default;
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
-  return OpenWithMigrations(path, BuiltinMigrations());
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       SecretKey master_key) {
+  return OpenWithMigrations(path, std::move(master_key), BuiltinMigrations());
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenWithMigrations(
-    const std::string& path, std::span<const SchemaMigration> migrations) {
+    const std::string& path, SecretKey master_key, std::span<const SchemaMigration> migrations) {
   ABIS_ASSIGN_OR_RETURN(std::unique_ptr<internal::SqliteConnection> connection,
-                        internal::SqliteConnection::Open(path, migrations));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(connection)));
+                        internal::SqliteConnection::Open(path, migrations, master_key));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(connection), std::move(master_key)));
 }
 
 std::span<const SchemaMigration> SqliteStore::BuiltinMigrations() { return kBuiltinMigrations; }
@@ -750,6 +972,7 @@ Status SqliteStore::DeleteGallery(const std::string& name) {
   if (sqlite3_changes(connection_->db()) == 0) {
     return NotFoundError("gallery " + Quoted(name) + " not found");
   }
+  connection_->TruncateWal();
   return Status::Ok();
 }
 
@@ -761,14 +984,14 @@ Result<ReferenceRecord> SqliteStore::AddReference(const std::string& gallery,
   std::lock_guard<std::mutex> lock(mutex_);
   ABIS_ASSIGN_OR_RETURN(std::vector<ReferenceRecord> records,
                         InsertReferences(*connection_, gallery, {&item, 1},
-                                         /*describe_items=*/false));
+                                         /*describe_items=*/false, master_key_));
   return std::move(records.front());
 }
 
 Result<std::vector<ReferenceRecord>> SqliteStore::AddReferences(
     const std::string& gallery, std::span<const NewReference> references) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return InsertReferences(*connection_, gallery, references, /*describe_items=*/true);
+  return InsertReferences(*connection_, gallery, references, /*describe_items=*/true, master_key_);
 }
 
 Result<std::vector<StoredReference>> SqliteStore::LoadReferences(const std::string& gallery,
@@ -781,7 +1004,7 @@ Result<std::vector<StoredReference>> SqliteStore::LoadReferences(const std::stri
   ABIS_ASSIGN_OR_RETURN(Statement statement, connection_->Prepare(kSelectGalleryReferences));
   ABIS_RETURN_IF_ERROR(statement.BindInt64(1, gallery_id));
   ABIS_RETURN_IF_ERROR(statement.BindInt64(2, static_cast<std::int64_t>(modality)));
-  return ReadReferenceRows(statement, modality);
+  return ReadReferenceRows(statement, modality, master_key_);
 }
 
 Result<std::vector<StoredReference>> SqliteStore::LoadIdentityReferences(
@@ -796,7 +1019,7 @@ Result<std::vector<StoredReference>> SqliteStore::LoadIdentityReferences(
   ABIS_ASSIGN_OR_RETURN(Statement statement, connection_->Prepare(kSelectIdentityReferences));
   ABIS_RETURN_IF_ERROR(statement.BindInt64(1, identity_id));
   ABIS_RETURN_IF_ERROR(statement.BindInt64(2, static_cast<std::int64_t>(modality)));
-  return ReadReferenceRows(statement, modality);
+  return ReadReferenceRows(statement, modality, master_key_);
 }
 
 Result<std::vector<std::string>> SqliteStore::ListIdentities(const std::string& gallery) const {
@@ -829,7 +1052,9 @@ Status SqliteStore::DeleteIdentity(const std::string& gallery,
     ABIS_RETURN_IF_ERROR(statement.BindInt64(1, identity_id));
     ABIS_RETURN_IF_ERROR(statement.Run());
   }
-  return transaction.Commit();
+  ABIS_RETURN_IF_ERROR(transaction.Commit());
+  connection_->TruncateWal();
+  return Status::Ok();
 }
 
 Result<StoreSettings> SqliteStore::Settings() const {
@@ -848,6 +1073,10 @@ Result<StoreSettings> SqliteStore::Settings() const {
   {
     ABIS_ASSIGN_OR_RETURN(Statement statement, connection_->Prepare("PRAGMA foreign_keys"));
     ABIS_ASSIGN_OR_RETURN(settings.foreign_keys, statement.QueryInt64());
+  }
+  {
+    ABIS_ASSIGN_OR_RETURN(Statement statement, connection_->Prepare("PRAGMA secure_delete"));
+    ABIS_ASSIGN_OR_RETURN(settings.secure_delete, statement.QueryInt64());
   }
   {
     ABIS_ASSIGN_OR_RETURN(Statement statement, connection_->Prepare("PRAGMA busy_timeout"));

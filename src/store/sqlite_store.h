@@ -15,6 +15,12 @@
 //   into a new gallery (or after deleting the old references).
 // - Privacy: a reference keeps its template and the SHA-256 of the capture
 //   it came from, never the capture itself.
+// - Encryption at rest: each template is sealed (XChaCha20-Poly1305) under
+//   its own random data key, bound to its row; the data key is stored only
+//   wrapped by the master key the store is opened with (store/master_key.h),
+//   which never enters the database. Deleting a reference destroys its data
+//   key (crypto-erase); freed pages are zeroed (secure_delete) and the WAL
+//   is checkpointed and truncated after deletions.
 // - Reference ids are never reused, even after deletion, so ids recorded in
 //   the audit log or a search index stay unambiguous.
 //
@@ -44,6 +50,8 @@
 #include "abis/biometric_template.h"
 #include "abis/gallery.h"
 #include "abis/status.h"
+
+#include "store/master_key.h"
 
 namespace abis {
 
@@ -76,10 +84,14 @@ struct NewReference {
 };
 
 // One schema step: `sql` (one or more statements) takes the schema from
-// version - 1 to `version`.
+// version - 1 to `version`. `data_step`, when set, then rewrites rows in the
+// same transaction (e.g. sealing the plaintext templates of a version-1
+// store under the master key); a failure rolls the whole upgrade back.
 struct SchemaMigration {
+  using DataStep = Status (*)(internal::SqliteConnection& connection, const SecretKey& master_key);
   int version = 0;
   std::string_view sql;
+  DataStep data_step = nullptr;
 };
 
 // The connection settings in force, as SQLite reports them.
@@ -87,6 +99,7 @@ struct StoreSettings {
   std::string journal_mode;  // "wal" ("memory" for ":memory:").
   int synchronous = 0;       // 2 = FULL.
   bool foreign_keys = false;
+  bool secure_delete = false;  // Deleted content is overwritten with zeros.
   int busy_timeout_ms = 0;
   int schema_version = 0;
 };
@@ -105,19 +118,27 @@ class SqliteStore {
   // Opens the store at `path`, creating the file if missing (":memory:" gives
   // a private in-memory store, for tests), and brings its schema up to date:
   // pending migrations run in order inside one transaction, so an upgrade
-  // either completes or leaves the file at its old version.
+  // either completes or leaves the file at its old version. Upgrading a
+  // version-1 store seals all its plaintext templates under `master_key`
+  // (all or nothing), then vacuums the file so no plaintext page remains.
+  // `master_key` wraps every record's data key; a new store remembers a
+  // check value of it, and later opens must give the same key.
   // Returns:
+  //   PermissionDenied: `master_key` is not the key this store was created
+  //     with; or the file is read-only.
   //   FailedPrecondition: the file is not an SQLite database, is an SQLite
   //     database that is not an abis store, or has a schema version newer
   //     than this build knows (an older build must never write to it).
   //   DataLoss: the database file is corrupt.
-  //   Unavailable / PermissionDenied: the file cannot be opened or written.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  //   Unavailable: the file cannot be opened or written.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, SecretKey master_key);
 
   // As Open, with an explicit migration list instead of the built-in one.
-  // For migration tests. REQUIRES: versions are 1, 2, 3, ... in order.
+  // For migration tests. REQUIRES: versions are 1, 2, 3, ... in order, and
+  // the list starts with the built-in migrations (the store's statements
+  // need the current schema).
   static Result<std::unique_ptr<SqliteStore>> OpenWithMigrations(
-      const std::string& path, std::span<const SchemaMigration> migrations);
+      const std::string& path, SecretKey master_key, std::span<const SchemaMigration> migrations);
 
   // The built-in migrations; the last version is the current schema.
   static std::span<const SchemaMigration> BuiltinMigrations();
@@ -134,8 +155,8 @@ class SqliteStore {
   Result<GalleryInfo> GetGallery(const std::string& name) const;
   // Ordered by name; empty when there are none.
   Result<std::vector<GalleryInfo>> ListGalleries() const;
-  // Deletes the gallery with all its identities and references, atomically.
-  // NotFound if absent.
+  // Deletes the gallery with all its identities and references, and their
+  // data keys (crypto-erase), atomically. NotFound if absent.
   Status DeleteGallery(const std::string& name);
 
   // References.
@@ -162,7 +183,9 @@ class SqliteStore {
 
   // All references of `modality` in `gallery`, ordered by reference id.
   // NotFound if the gallery is absent; DataLoss naming the reference id if a
-  // stored template does not decode or disagrees with its row.
+  // stored template's data key is missing or does not unwrap, if the sealed
+  // template fails authentication (tampered, or moved from another row), or
+  // if it does not decode or disagrees with its row.
   Result<std::vector<StoredReference>> LoadReferences(const std::string& gallery,
                                                       Modality modality) const;
 
@@ -178,18 +201,20 @@ class SqliteStore {
   // absent.
   Result<std::vector<std::string>> ListIdentities(const std::string& gallery) const;
 
-  // Deletes the identity and all its references, atomically. NotFound if the
-  // gallery or the identity is unknown.
+  // Deletes the identity and all its references, and their data keys
+  // (crypto-erase), atomically. NotFound if the gallery or the identity is
+  // unknown.
   Status DeleteIdentity(const std::string& gallery, const std::string& identity_external_id);
 
   // Diagnostics: the pragmas in force on this store's connection.
   Result<StoreSettings> Settings() const;
 
  private:
-  explicit SqliteStore(std::unique_ptr<internal::SqliteConnection> connection);
+  SqliteStore(std::unique_ptr<internal::SqliteConnection> connection, SecretKey master_key);
 
   mutable std::mutex mutex_;
   std::unique_ptr<internal::SqliteConnection> connection_;  // Guarded by mutex_.
+  const SecretKey master_key_;
 };
 
 }  // namespace abis

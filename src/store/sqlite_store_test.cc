@@ -11,109 +11,13 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "store/store_test_helpers.h"
 #include "templates/template_codec.h"
 
 namespace abis {
 namespace {
 
-namespace fs = std::filesystem;
-
-constexpr char kModelA[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-constexpr char kModelB[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-constexpr char kSha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-Template FaceTemplate(float seed, const std::string& model = kModelA,
-                      const std::string& algorithm = "face/dlib-resnet-v1") {
-  Template tmpl;
-  tmpl.header.modality = Modality::kFace;
-  tmpl.header.algorithm = algorithm;
-  tmpl.header.model_digest = model;
-  tmpl.header.quality = 75.0f;
-  for (int index = 0; index < 128; ++index) tmpl.features.push_back(seed + 0.01f * index);
-  return tmpl;
-}
-
-Template FingerTemplate(float seed) {
-  Template tmpl;
-  tmpl.header.modality = Modality::kFinger;
-  tmpl.header.algorithm = "finger/minutiae-v1";
-  tmpl.header.model_digest = "";
-  tmpl.header.quality = 40.0f;
-  tmpl.features = {seed, seed + 1, seed + 2, seed + 3};
-  return tmpl;
-}
-
-void ExpectSameTemplate(const Template& actual, const Template& expected) {
-  EXPECT_EQ(actual.header.modality, expected.header.modality);
-  EXPECT_EQ(actual.header.algorithm, expected.header.algorithm);
-  EXPECT_EQ(actual.header.model_digest, expected.header.model_digest);
-  EXPECT_EQ(actual.header.quality, expected.header.quality);
-  EXPECT_EQ(actual.features, expected.features);
-}
-
-template <typename T>
-StatusCode CodeOf(const Result<T>& result) {
-  return result.ok() ? StatusCode::kOk : result.status().code();
-}
-StatusCode CodeOf(const Status& status) { return status.code(); }
-
-// A second, plain connection to a store file: lets tests inspect and tamper
-// with what SqliteStore wrote.
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~RawDb() { sqlite3_close(db_); }
-
-  void Exec(const std::string& sql) {
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-        << (error ? error : "") << " in " << sql;
-    sqlite3_free(error);
-  }
-  std::string QueryText(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-    std::string value;
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return value;
-  }
-  std::int64_t QueryInt(const std::string& sql) { return std::stoll(QueryText(sql)); }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-class SqliteStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "abis_store_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string PathOf(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
-    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(store).value() : nullptr;
-  }
-
-  std::unique_ptr<SqliteStore> OpenWithGallery(const std::string& gallery = "g1") {
-    auto store = OpenOrDie(PathOf("store.db"));
-    EXPECT_TRUE(store->CreateGallery(gallery).ok());
-    return store;
-  }
-
-  fs::path dir_;
-};
+using namespace testing_store;  // NOLINT(google-build-using-namespace)
 
 TEST_F(SqliteStoreTest, FileStoreUsesDurablePragmas) {
   auto store = OpenOrDie(PathOf("store.db"));
@@ -122,8 +26,9 @@ TEST_F(SqliteStoreTest, FileStoreUsesDurablePragmas) {
   EXPECT_EQ(settings->journal_mode, "wal");
   EXPECT_EQ(settings->synchronous, 2);
   EXPECT_TRUE(settings->foreign_keys);
+  EXPECT_TRUE(settings->secure_delete);
   EXPECT_EQ(settings->busy_timeout_ms, SqliteStore::kBusyTimeoutMs);
-  EXPECT_EQ(settings->schema_version, 1);
+  EXPECT_EQ(settings->schema_version, 2);
 
   // journal_mode is a property of the file: another connection sees it too.
   RawDb raw(PathOf("store.db"));
@@ -131,7 +36,7 @@ TEST_F(SqliteStoreTest, FileStoreUsesDurablePragmas) {
 }
 
 TEST_F(SqliteStoreTest, InMemoryStoreWorks) {
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(":memory:");
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(":memory:", TestKey());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_TRUE((*store)->CreateGallery("mem").ok());
   Result<StoreSettings> settings = (*store)->Settings();
@@ -141,7 +46,7 @@ TEST_F(SqliteStoreTest, InMemoryStoreWorks) {
 }
 
 TEST_F(SqliteStoreTest, EmptyPathIsInvalid) {
-  EXPECT_EQ(CodeOf(SqliteStore::Open("")), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(SqliteStore::Open("", TestKey())), StatusCode::kInvalidArgument);
 }
 
 TEST_F(SqliteStoreTest, CreatesListsGetsAndDeletesGalleries) {
@@ -439,7 +344,7 @@ TEST_F(SqliteStoreTest, PersistsAcrossReopen) {
   ASSERT_EQ(loaded->size(), 1u);
   EXPECT_EQ((*loaded)[0].reference_id, reference_id);
   ExpectSameTemplate((*loaded)[0].tmpl, FaceTemplate(7));
-  EXPECT_EQ(store->Settings()->schema_version, 1);
+  EXPECT_EQ(store->Settings()->schema_version, 2);
 }
 
 TEST_F(SqliteStoreTest, MigratesAnEmptyFile) {
@@ -450,7 +355,7 @@ TEST_F(SqliteStoreTest, MigratesAnEmptyFile) {
   ASSERT_NE(store, nullptr);
   EXPECT_TRUE(store->CreateGallery("g").ok());
   RawDb raw(path);
-  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), 1);
+  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), 2);
   EXPECT_EQ(raw.QueryText("SELECT applied_at FROM schema_migrations").back(), 'Z');
 }
 
@@ -461,11 +366,11 @@ TEST_F(SqliteStoreTest, RefusesANewerSchemaVersion) {
     RawDb raw(path);
     raw.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')");
   }
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, TestKey());
   ASSERT_EQ(CodeOf(store), StatusCode::kFailedPrecondition);
   EXPECT_NE(store.status().message().find("newer"), std::string::npos);
   RawDb raw(path);
-  EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM schema_migrations"), 2);
+  EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM schema_migrations"), 3);
 }
 
 TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingData) {
@@ -474,23 +379,25 @@ TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingData) {
     auto store = OpenWithGallery();
     ASSERT_TRUE(store->AddReference("g1", "p1", FaceTemplate(1), kSha).ok());
   }
-  const std::array<SchemaMigration, 2> upgraded = {{
+  const std::array<SchemaMigration, 3> upgraded = {{
       SqliteStore::BuiltinMigrations()[0],
-      {2,
+      SqliteStore::BuiltinMigrations()[1],
+      {3,
        "CREATE TABLE cases (id INTEGER PRIMARY KEY, label TEXT);"
        "INSERT INTO cases (label) VALUES ('seed');"},
   }};
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::OpenWithMigrations(path, upgraded);
+  Result<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::OpenWithMigrations(path, TestKey(), upgraded);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->Settings()->schema_version, 2);
+  EXPECT_EQ((*store)->Settings()->schema_version, 3);
   EXPECT_EQ((*store)->LoadReferences("g1", Modality::kFace)->size(), 1u);
   store->reset();
 
   RawDb raw(path);
-  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), 2);
+  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), 3);
   EXPECT_EQ(raw.QueryText("SELECT label FROM cases"), "seed");
-  // This build's own schema (version 1) is older: it must refuse the file.
-  EXPECT_EQ(CodeOf(SqliteStore::Open(path)), StatusCode::kFailedPrecondition);
+  // This build's own schema (version 2) is older: it must refuse the file.
+  EXPECT_EQ(CodeOf(SqliteStore::Open(path, TestKey())), StatusCode::kFailedPrecondition);
 }
 
 TEST_F(SqliteStoreTest, FailedMigrationLeavesTheOldVersion) {
@@ -499,14 +406,15 @@ TEST_F(SqliteStoreTest, FailedMigrationLeavesTheOldVersion) {
     auto store = OpenWithGallery();
     ASSERT_TRUE(store->AddReference("g1", "p1", FaceTemplate(1), kSha).ok());
   }
-  const std::array<SchemaMigration, 2> broken = {{
+  const std::array<SchemaMigration, 3> broken = {{
       SqliteStore::BuiltinMigrations()[0],
-      {2, "CREATE TABLE half_done (x INTEGER); DROP TABLE galleries; THIS IS NOT SQL;"},
+      SqliteStore::BuiltinMigrations()[1],
+      {3, "CREATE TABLE half_done (x INTEGER); DROP TABLE galleries; THIS IS NOT SQL;"},
   }};
-  EXPECT_FALSE(SqliteStore::OpenWithMigrations(path, broken).ok());
+  EXPECT_FALSE(SqliteStore::OpenWithMigrations(path, TestKey(), broken).ok());
 
   RawDb raw(path);
-  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), 1);
+  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), 2);
   EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'"), 0);
   auto store = OpenOrDie(path);
   EXPECT_EQ(store->GetGallery("g1")->reference_count, 1);
@@ -514,7 +422,7 @@ TEST_F(SqliteStoreTest, FailedMigrationLeavesTheOldVersion) {
 
 TEST_F(SqliteStoreTest, RejectsMisnumberedMigrations) {
   const std::array<SchemaMigration, 2> gap = {{{1, "SELECT 1;"}, {3, "SELECT 1;"}}};
-  EXPECT_EQ(CodeOf(SqliteStore::OpenWithMigrations(PathOf("x.db"), gap)),
+  EXPECT_EQ(CodeOf(SqliteStore::OpenWithMigrations(PathOf("x.db"), TestKey(), gap)),
             StatusCode::kInvalidArgument);
 }
 
@@ -524,7 +432,7 @@ TEST_F(SqliteStoreTest, FileThatIsNotADatabaseGivesAClearError) {
     std::ofstream out(path, std::ios::binary);
     for (int index = 0; index < 200; ++index) out << "this is not an SQLite database ";
   }
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, TestKey());
   ASSERT_EQ(CodeOf(store), StatusCode::kFailedPrecondition);
   EXPECT_NE(store.status().message().find("not a database"), std::string::npos)
       << store.status().message();
@@ -537,7 +445,7 @@ TEST_F(SqliteStoreTest, ForeignSqliteDatabaseIsNotTakenOver) {
     RawDb raw(path);
     raw.Exec("CREATE TABLE customers (id INTEGER PRIMARY KEY)");
   }
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, TestKey());
   ASSERT_EQ(CodeOf(store), StatusCode::kFailedPrecondition);
   EXPECT_NE(store.status().message().find("not an abis store"), std::string::npos);
   RawDb raw(path);
@@ -545,7 +453,7 @@ TEST_F(SqliteStoreTest, ForeignSqliteDatabaseIsNotTakenOver) {
 }
 
 TEST_F(SqliteStoreTest, DirectoryPathIsAnError) {
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.string());
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.string(), TestKey());
   EXPECT_FALSE(store.ok());
 }
 
@@ -557,11 +465,8 @@ TEST_F(SqliteStoreTest, CorruptedTemplateBlobIsDataLoss) {
   const std::string id = std::to_string(victim->reference_id);
   {
     RawDb raw(PathOf("store.db"));
-    // Flip one byte inside the features; the CRC catches it.
-    raw.Exec(
-        "UPDATE biometric_references SET template = substr(template, 1, 60) || x'ff' ||"
-        " substr(template, 62) WHERE id = " +
-        id);
+    // Flip one byte inside the sealed features; authentication catches it.
+    FlipBlobByte(raw, "biometric_references", "sealed_template", "id = " + id, 60);
   }
   Result<std::vector<StoredReference>> loaded = store->LoadReferences("g1", Modality::kFace);
   ASSERT_EQ(CodeOf(loaded), StatusCode::kDataLoss);
@@ -573,7 +478,7 @@ TEST_F(SqliteStoreTest, CorruptedTemplateBlobIsDataLoss) {
 
   {
     RawDb raw(PathOf("store.db"));
-    raw.Exec("UPDATE biometric_references SET template = x'00' WHERE id = " + id);
+    raw.Exec("UPDATE biometric_references SET sealed_template = x'00' WHERE id = " + id);
   }
   EXPECT_EQ(CodeOf(store->LoadReferences("g1", Modality::kFace)), StatusCode::kDataLoss);
 }

@@ -1,0 +1,382 @@
+#include "server/http_server.h"
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <regex>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/json_codec.h"
+#include "server/routes/routes.h"
+#include "server/status_to_http.h"
+
+namespace abis::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One request is handled on one thread from pre-routing to the logger, so
+// its start time, route and principal travel in thread-locals.
+thread_local Clock::time_point t_request_start;
+thread_local std::string t_route;
+thread_local std::string t_principal;
+thread_local std::string t_request_id;
+
+std::string NewRequestId() {
+  std::array<unsigned char, 8> bytes{};
+  randombytes_buf(bytes.data(), bytes.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 15];
+  }
+  return id;
+}
+
+// "/v1/galleries/{name}" -> "/v1/galleries/([^/]+)" and the names.
+std::string PathRegex(const std::string& path, std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '{') {
+      std::size_t close = path.find('}', i);
+      names.push_back(path.substr(i + 1, close - i - 1));
+      out += "([^/]+)";
+      i = close;
+    } else if (std::string_view(".+*?()[]^$|\\").find(c) != std::string_view::npos) {
+      out += '\\';
+      out += c;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void SendJson(httplib::Response& response, int http_status, const nlohmann::json& body) {
+  response.status = http_status;
+  response.set_content(DumpJson(body), "application/json");
+}
+
+void SendError(httplib::Response& response, const Status& status, nlohmann::json details = {},
+               int http_status = 0) {
+  if (!details.is_object()) details = nlohmann::json::object();
+  details["request_id"] = t_request_id;
+  int code = http_status != 0 ? http_status : HttpStatusFor(status.code());
+  if (code >= 500) {
+    std::cerr << "abis serve: request " << t_request_id << ": " << status.ToString() << "\n";
+  }
+  SendJson(response, code, ErrorBody(status, std::move(details)));
+}
+
+Status WriteSecretFile(const std::string& path, const std::string& contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return UnavailableError("cannot write " + path);
+  bool ok =
+      ::fchmod(fd, 0600) == 0 &&
+      ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
+      ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) return UnavailableError("cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ServerContext::WithEngine(const std::function<Status(Engine&)>& fn, int wait_ms) {
+  if (wait_ms < 0) wait_ms = options_.engine_wait_ms;
+  std::unique_lock<std::timed_mutex> lock(engine_mutex_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::milliseconds(wait_ms))) {
+    return UnavailableError("the engine is busy; retry later");
+  }
+  return fn(*engine_);
+}
+
+Result<std::pair<std::string, int>> ParseListenAddress(const std::string& address) {
+  std::string host;
+  std::string port_text;
+  if (!address.empty() && address.front() == '[') {
+    std::size_t close = address.find("]:");
+    if (close == std::string::npos) return InvalidArgumentError("listen address: [IPv6]:PORT");
+    host = address.substr(1, close - 1);
+    port_text = address.substr(close + 2);
+  } else {
+    std::size_t colon = address.rfind(':');
+    if (colon == std::string::npos || address.find(':') != colon) {
+      return InvalidArgumentError("listen address must be HOST:PORT (IPv6 as [ADDR]:PORT)");
+    }
+    host = address.substr(0, colon);
+    port_text = address.substr(colon + 1);
+  }
+  if (host.empty() || port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos) {
+    return InvalidArgumentError("listen address must be HOST:PORT");
+  }
+  int port = std::stoi(port_text);
+  if (port > 65535) return InvalidArgumentError("port must be 0..65535");
+  return std::make_pair(host, port);
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  return false;
+}
+
+std::vector<Route> BuildRouteTable() {
+  std::vector<Route> routes;
+  AddHealthRoutes(routes);
+  AddMetricsRoutes(routes);
+  AddOpenApiRoutes(routes);
+  AddTokenRoutes(routes);
+  AddGalleryRoutes(routes);
+  AddIdentityRoutes(routes);
+  AddEnrolmentRoutes(routes);
+  AddIdentificationRoutes(routes);
+  AddVerificationRoutes(routes);
+  return routes;
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& options) {
+  if (!IsLoopbackHost(options.host)) {
+    return FailedPreconditionError(
+        "plain HTTP is served only on a loopback address (127.0.0.1, ::1, localhost) until TLS "
+        "is available; refusing to listen on " +
+        options.host);
+  }
+  if (options.data_dir.empty()) return InvalidArgumentError("a data folder is required");
+  if (sodium_init() < 0) return InternalError("libsodium failed to initialise");
+  std::error_code error;
+  std::filesystem::path dir(options.data_dir);
+  if (!std::filesystem::exists(dir, error)) {
+    if (!std::filesystem::create_directories(dir, error)) {
+      return UnavailableError("cannot create data folder " + options.data_dir);
+    }
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, error);
+  } else if (!std::filesystem::is_directory(dir, error)) {
+    return InvalidArgumentError("data path is not a folder: " + options.data_dir);
+  }
+
+  ABIS_ASSIGN_OR_RETURN(auto principals, PrincipalStore::Open((dir / "principals.db").string()));
+  EngineOptions engine_options;
+  engine_options.database_path = (dir / "abis.db").string();
+  engine_options.model_dir = options.model_dir;
+  engine_options.master_key_path = options.master_key_path;
+  engine_options.master_key = options.master_key;
+  engine_options.landmark_model_path = options.landmark_model_path;
+  ABIS_ASSIGN_OR_RETURN(auto engine, Engine::Open(engine_options));
+
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->options_ = options;
+  ABIS_ASSIGN_OR_RETURN(auto bootstrap, principals->CreateBootstrapTokenIfEmpty());
+  if (bootstrap.has_value()) {
+    std::string path = (dir / "bootstrap-token").string();
+    ABIS_RETURN_IF_ERROR(WriteSecretFile(path, *bootstrap + "\n"));
+    server->bootstrap_token_path_ = path;
+  }
+  server->context_ =
+      std::make_unique<ServerContext>(options, std::move(engine), std::move(principals));
+  server->rate_limiter_ = std::make_unique<RateLimiter>(options.rate_limit_per_minute);
+  server->routes_ = BuildRouteTable();
+  server->InstallHandlers();
+  return server;
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::InstallHandlers() {
+  http_ = std::make_unique<httplib::Server>();
+  httplib::Server& http = *http_;
+  http.set_payload_max_length(options_.max_body_bytes);
+  http.set_read_timeout(options_.read_timeout_s, 0);
+  http.set_write_timeout(options_.write_timeout_s, 0);
+  http.set_keep_alive_timeout(5);
+  http.set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+
+  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response& response) {
+    t_request_start = Clock::now();
+    t_route.clear();
+    t_principal.clear();
+    t_request_id = NewRequestId();
+    response.set_header("X-Request-Id", t_request_id);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // Called for every response with status >= 400; fills in the error shape
+  // for the ones httplib makes itself (413, unmatched routes, bad framing).
+  const std::size_t max_body = options_.max_body_bytes;
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [max_body](const httplib::Request&, httplib::Response& response) {
+        if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        int http_status = response.status;
+        if (http_status == 413) {
+          SendError(response,
+                    ResourceExhaustedError("request body is larger than " +
+                                           std::to_string(max_body) + " bytes"),
+                    {{"limit_bytes", max_body}}, 413);
+        } else if (http_status == 404) {
+          SendError(response, NotFoundError("no such route; see /v1/openapi.json"), {}, 404);
+        } else if (http_status == 400) {
+          SendError(response, InvalidArgumentError("malformed HTTP request"), {}, 400);
+        } else {
+          SendError(response, InvalidArgumentError("request refused"), {}, http_status);
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
+        SendError(response, InternalError("unhandled exception in handler"));
+      });
+
+  Metrics* metrics = &context_->metrics();
+  const bool access_log = options_.access_log;
+  http.set_logger(
+      [metrics, access_log](const httplib::Request& request, const httplib::Response& response) {
+        double seconds = std::chrono::duration<double>(Clock::now() - t_request_start).count();
+        const std::string& route = t_route.empty() ? std::string("unmatched") : t_route;
+        metrics->Record(request.method, route, response.status, seconds);
+        if (access_log) {
+          std::fprintf(stderr, "abis serve: %s %s %s %d %.1fms principal=%s\n",
+                       t_request_id.c_str(), request.method.c_str(), route.c_str(), response.status,
+                       seconds * 1000, t_principal.empty() ? "-" : t_principal.c_str());
+        }
+      });
+
+  for (const Route& route : routes_) {
+    std::vector<std::string> names;
+    std::string pattern = PathRegex(route.path, names);
+    const Route* bound = &route;
+    auto handler = [this, bound](const httplib::Request& request, httplib::Response& response) {
+      Handle(*bound, request, response);
+    };
+    if (route.method == "GET") {
+      http.Get(pattern, handler);
+    } else if (route.method == "POST") {
+      http.Post(pattern, handler);
+    } else if (route.method == "DELETE") {
+      http.Delete(pattern, handler);
+    } else if (route.method == "PUT") {
+      http.Put(pattern, handler);
+    }
+  }
+}
+
+void HttpServer::Handle(const Route& route, const httplib::Request& request,
+                        httplib::Response& response) {
+  t_route = route.path;
+  RequestContext context{request, {}, {}, t_request_id};
+  {
+    std::vector<std::string> names;
+    PathRegex(route.path, names);
+    for (std::size_t i = 0; i < names.size() && i + 1 < request.matches.size(); ++i) {
+      context.path_params[names[i]] = request.matches[i + 1].str();
+    }
+  }
+  if (!route.is_public) {
+    static constexpr std::string_view kBearer = "Bearer ";
+    std::string header = request.get_header_value("Authorization");
+    if (header.empty()) {
+      response.set_header("WWW-Authenticate", "Bearer");
+      SendError(response, PermissionDeniedError("an API token is required (Authorization: Bearer)"),
+                {{"reason", "missing_token"}}, 401);
+      return;
+    }
+    if (header.substr(0, kBearer.size()) != kBearer) {
+      response.set_header("WWW-Authenticate", "Bearer");
+      SendError(response, PermissionDeniedError("Authorization must be a Bearer token"),
+                {{"reason", "invalid_token"}}, 401);
+      return;
+    }
+    auto principal = context_->principals().Authenticate(header.substr(kBearer.size()));
+    if (!principal.ok()) {
+      if (principal.status().code() != StatusCode::kNotFound) {
+        SendError(response, principal.status());
+        return;
+      }
+      response.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      SendError(response, PermissionDeniedError("the API token is unknown or revoked"),
+                {{"reason", "invalid_token"}}, 401);
+      return;
+    }
+    context.principal = std::move(*principal);
+    t_principal = context.principal.name;
+    bool allowed = false;
+    for (Role role : route.roles) allowed = allowed || role == context.principal.role;
+    if (!allowed) {
+      nlohmann::json roles = nlohmann::json::array();
+      for (Role role : route.roles) roles.push_back(std::string(RoleName(role)));
+      SendError(response,
+                PermissionDeniedError("role " + std::string(RoleName(context.principal.role)) +
+                                      " may not call " + route.method + " " + route.path),
+                {{"reason", "role"}, {"allowed_roles", roles}}, 403);
+      return;
+    }
+    int retry_after_s = 0;
+    if (!rate_limiter_->Allow(context.principal.id, retry_after_s)) {
+      response.set_header("Retry-After", std::to_string(retry_after_s));
+      SendError(response, ResourceExhaustedError("request rate limit exceeded for this principal"),
+                {{"reason", "rate_limit"}, {"retry_after_s", retry_after_s}});
+      return;
+    }
+  }
+  Result<Reply> reply = InternalError("handler did not run");
+  try {
+    reply = route.handler(context, *context_);
+  } catch (const std::exception& e) {
+    reply = InternalError(std::string("exception: ") + e.what());
+  } catch (...) {
+    reply = InternalError("unknown exception");
+  }
+  if (!reply.ok()) {
+    if (reply.status().code() == StatusCode::kUnavailable) response.set_header("Retry-After", "5");
+    SendError(response, reply.status());
+    return;
+  }
+  if (!reply->text.empty() || !reply->content_type.empty()) {
+    response.status = reply->http_status;
+    response.set_content(reply->text, reply->content_type);
+  } else {
+    SendJson(response, reply->http_status, reply->body);
+  }
+}
+
+Result<int> HttpServer::Bind() {
+  if (options_.port == 0) {
+    int port = http_->bind_to_any_port(options_.host);
+    if (port <= 0) return UnavailableError("cannot listen on " + options_.host);
+    return port;
+  }
+  if (!http_->bind_to_port(options_.host, options_.port)) {
+    return UnavailableError("cannot listen on " + options_.host + ":" +
+                            std::to_string(options_.port));
+  }
+  return options_.port;
+}
+
+Status HttpServer::Serve() {
+  if (!http_->listen_after_bind()) return UnavailableError("the listening socket failed");
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  if (http_) http_->stop();
+}
+
+}  // namespace abis::server

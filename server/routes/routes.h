@@ -1,0 +1,31 @@
+// routes.h
+//
+// One function per resource adds that resource's routes to the table
+// (one file per resource under server/routes/).
+
+#ifndef ABIS_SERVER_ROUTES_ROUTES_H_
+#define ABIS_SERVER_ROUTES_ROUTES_H_
+
+#include <string_view>
+#include <vector>
+
+#include "server/route.h"
+
+namespace abis::server {
+
+void AddHealthRoutes(std::vector<Route>& routes);
+void AddMetricsRoutes(std::vector<Route>& routes);
+void AddOpenApiRoutes(std::vector<Route>& routes);
+void AddTokenRoutes(std::vector<Route>& routes);
+void AddGalleryRoutes(std::vector<Route>& routes);
+void AddIdentityRoutes(std::vector<Route>& routes);
+void AddEnrolmentRoutes(std::vector<Route>& routes);
+void AddIdentificationRoutes(std::vector<Route>& routes);
+void AddVerificationRoutes(std::vector<Route>& routes);
+
+// The text of server/openapi.json, embedded at build time.
+std::string_view OpenApiDocumentText();
+
+}  // namespace abis::server
+
+#endif  // ABIS_SERVER_ROUTES_ROUTES_H_
