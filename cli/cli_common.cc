@@ -26,7 +26,8 @@ void AddGlobalFlags(CLI::App& command, GlobalFlags& flags, bool with_json_flag) 
   if (with_json_flag) command.add_flag("--json", flags.json, "Print JSON instead of a table");
 }
 
-EngineOptions EngineOptionsFromFlags(const GlobalFlags& flags, const std::string& database_override) {
+EngineOptions EngineOptionsFromFlags(const GlobalFlags& flags,
+                                     const std::string& database_override) {
   EngineOptions options;
   options.database_path = database_override.empty() ? flags.database_path : database_override;
   options.model_dir = flags.model_dir;
