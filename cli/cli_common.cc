@@ -55,54 +55,6 @@ Result<std::vector<std::uint8_t>> ReadCapture(const std::string& path) {
   return bytes;
 }
 
-nlohmann::json ToJson(const FaceQualityReport& q) {
-  return {{"detection_score", q.detection_score},
-          {"face_width_px", q.face_width_px},
-          {"inter_eye_px", q.inter_eye_px},
-          {"sharpness", q.sharpness},
-          {"exposure_mean", q.exposure_mean},
-          {"clipped_fraction", q.clipped_fraction},
-          {"yaw_deg", q.yaw_deg},
-          {"roll_deg", q.roll_deg},
-          {"score", q.score}};
-}
-
-nlohmann::json ToJson(const ProbeFace& face) {
-  nlohmann::json json = {{"index", face.index},
-                         {"box",
-                          {{"x", face.box.x},
-                           {"y", face.box.y},
-                           {"width", face.box.width},
-                           {"height", face.box.height}}},
-                         {"quality", ToJson(face.quality)},
-                         {"passes_gate", face.gate_failure.empty()}};
-  if (!face.gate_failure.empty()) json["gate_failure"] = face.gate_failure;
-  return json;
-}
-
-nlohmann::json ToJson(const Candidate& c) {
-  auto optional = [](const std::optional<double>& value) {
-    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-  };
-  return {{"rank", c.rank},
-          {"identity", c.identity},
-          {"reference_id", c.reference_id},
-          {"score", c.score},
-          {"distance", c.distance},
-          {"fmr", optional(c.fmr)},
-          {"fmr_is_upper_bound", c.fmr ? nlohmann::json(c.fmr_is_upper_bound) : nullptr},
-          {"expected_false_candidates", optional(c.expected_false_candidates)}};
-}
-
-nlohmann::json ToJson(const AlgorithmInfo& a) {
-  return {{"algorithm", a.algorithm},
-          {"model_digest", a.model_digest},
-          {"verification_threshold", a.verification_threshold},
-          {"duplicate_threshold", a.duplicate_threshold},
-          {"calibration_card", a.calibration_card.empty() ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(a.calibration_card)}};
-}
-
 int ReportError(const GlobalFlags& flags, const Status& status) {
   if (flags.json) {
     PrintJson(

@@ -17,6 +17,8 @@
 
 #include "abis/engine.h"
 
+#include "engine/result_json.h"
+
 namespace abis::cli {
 
 struct GlobalFlags {
@@ -44,11 +46,6 @@ Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& flags,
 
 // Reads a capture file (bounded size).
 Result<std::vector<std::uint8_t>> ReadCapture(const std::string& path);
-
-nlohmann::json ToJson(const FaceQualityReport& quality);
-nlohmann::json ToJson(const ProbeFace& face);
-nlohmann::json ToJson(const Candidate& candidate);
-nlohmann::json ToJson(const AlgorithmInfo& algorithm);
 
 // Prints `status` and returns the process exit code for it (1).
 int ReportError(const GlobalFlags& flags, const Status& status);

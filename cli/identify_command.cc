@@ -45,23 +45,7 @@ int RunIdentify(const IdentifyFlags& flags) {
   if (!result.ok()) return ReportError(flags.global, result.status());
 
   if (flags.global.json) {
-    nlohmann::json faces = nlohmann::json::array();
-    for (const ProbeFace& f : result->faces) faces.push_back(ToJson(f));
-    nlohmann::json candidates = nlohmann::json::array();
-    for (const Candidate& c : result->candidates) candidates.push_back(ToJson(c));
-    nlohmann::json document = {{"gallery", flags.gallery},
-                               {"gallery_identities", result->gallery_identities},
-                               {"gallery_references", result->gallery_references},
-                               {"faces", faces},
-                               {"candidates", candidates},
-                               {"algorithm", ToJson(result->algorithm)},
-                               {"note", "candidates are investigative leads, not identifications"}};
-    if (result->searched_face >= 0) {
-      document["searched_face"] = result->searched_face;
-    } else {
-      document["searched_face"] = nullptr;
-      document["needs_face_selection"] = true;
-    }
+    nlohmann::json document = IdentificationToJson(flags.gallery, *result);
     PrintJson(document);
     return 0;
   }

@@ -34,17 +34,7 @@ int RunVerify(const VerifyFlags& flags) {
   if (!result.ok()) return ReportError(flags.global, result.status());
   if (flags.global.json) {
     PrintJson(
-        {{"gallery", flags.gallery},
-         {"identity", flags.identity},
-         {"reference_id", result->reference_id},
-         {"score", result->score},
-         {"distance", result->distance},
-         {"threshold", result->threshold},
-         {"meets_threshold", result->meets_threshold},
-         {"fmr", result->fmr ? nlohmann::json(*result->fmr) : nlohmann::json(nullptr)},
-         {"fmr_is_upper_bound", result->fmr ? nlohmann::json(result->fmr_is_upper_bound) : nullptr},
-         {"face", ToJson(result->face)},
-         {"algorithm", ToJson((*engine)->face_algorithm())}});
+        VerificationToJson(flags.gallery, flags.identity, *result, (*engine)->face_algorithm()));
     return 0;
   }
   std::printf("verification of %s against %s/%s: score %.4f (distance %.4f), threshold %.4f: %s\n",

@@ -137,63 +137,6 @@ Result<bool> OptionalBool(const RequestFields& request, const std::string& key, 
   return FieldError(key, "must be true or false");
 }
 
-nlohmann::json ToJson(const FaceQualityReport& q) {
-  return {{"detection_score", q.detection_score},
-          {"face_width_px", q.face_width_px},
-          {"inter_eye_px", q.inter_eye_px},
-          {"sharpness", q.sharpness},
-          {"exposure_mean", q.exposure_mean},
-          {"clipped_fraction", q.clipped_fraction},
-          {"yaw_deg", q.yaw_deg},
-          {"roll_deg", q.roll_deg},
-          {"score", q.score}};
-}
-
-nlohmann::json ToJson(const ProbeFace& face) {
-  nlohmann::json json = {{"index", face.index},
-                         {"box",
-                          {{"x", face.box.x},
-                           {"y", face.box.y},
-                           {"width", face.box.width},
-                           {"height", face.box.height}}},
-                         {"quality", ToJson(face.quality)},
-                         {"passes_gate", face.gate_failure.empty()}};
-  if (!face.gate_failure.empty()) json["gate_failure"] = face.gate_failure;
-  return json;
-}
-
-nlohmann::json ToJson(const Candidate& c) {
-  return {{"rank", c.rank},
-          {"identity", c.identity},
-          {"reference_id", c.reference_id},
-          {"score", c.score},
-          {"distance", c.distance},
-          {"fmr", c.fmr ? nlohmann::json(*c.fmr) : nlohmann::json(nullptr)},
-          {"fmr_is_upper_bound", c.fmr ? nlohmann::json(c.fmr_is_upper_bound) : nullptr},
-          {"expected_false_candidates", c.expected_false_candidates
-                                            ? nlohmann::json(*c.expected_false_candidates)
-                                            : nlohmann::json(nullptr)}};
-}
-
-nlohmann::json ToJson(const AlgorithmInfo& a) {
-  return {{"algorithm", a.algorithm},
-          {"model_digest", a.model_digest},
-          {"verification_threshold", a.verification_threshold},
-          {"duplicate_threshold", a.duplicate_threshold},
-          // The card's file name only: responses never carry server paths.
-          {"calibration_card",
-           a.calibration_card.empty()
-               ? nlohmann::json(nullptr)
-               : nlohmann::json(std::filesystem::path(a.calibration_card).filename().string())}};
-}
-
-nlohmann::json ToJson(const GalleryInfo& g) {
-  return {{"name", g.name},
-          {"created_at", g.created_at},
-          {"identities", g.identity_count},
-          {"references", g.reference_count}};
-}
-
 std::string DumpJson(const nlohmann::json& document) {
   return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -20,6 +20,8 @@
 
 #include "abis/engine.h"
 
+#include "engine/result_json.h"
+
 namespace abis::server {
 
 // A request's scalar fields and its image, whichever encoding it came in.
@@ -44,12 +46,6 @@ Result<double> OptionalDouble(const RequestFields& request, const std::string& k
 Result<bool> OptionalBool(const RequestFields& request, const std::string& key, bool fallback);
 
 Result<std::vector<std::uint8_t>> DecodeBase64(std::string_view text);
-
-nlohmann::json ToJson(const FaceQualityReport& quality);
-nlohmann::json ToJson(const ProbeFace& face);
-nlohmann::json ToJson(const Candidate& candidate);
-nlohmann::json ToJson(const AlgorithmInfo& algorithm);
-nlohmann::json ToJson(const GalleryInfo& gallery);
 
 // Dumps with invalid UTF-8 replaced (dump() would throw).
 std::string DumpJson(const nlohmann::json& document);

@@ -30,24 +30,7 @@ void AddIdentificationRoutes(std::vector<Route>& routes) {
            result = std::move(*found);
            return Status::Ok();
          }));
-         nlohmann::json faces = nlohmann::json::array();
-         for (const ProbeFace& f : result->faces) faces.push_back(ToJson(f));
-         nlohmann::json candidates = nlohmann::json::array();
-         for (const Candidate& c : result->candidates) candidates.push_back(ToJson(c));
-         nlohmann::json document = {
-             {"gallery", search.gallery},
-             {"gallery_identities", result->gallery_identities},
-             {"gallery_references", result->gallery_references},
-             {"faces", faces},
-             {"candidates", candidates},
-             {"algorithm", ToJson(result->algorithm)},
-             {"note", "candidates are investigative leads, not identifications"}};
-         if (result->searched_face >= 0) {
-           document["searched_face"] = result->searched_face;
-         } else {
-           document["searched_face"] = nullptr;
-           document["needs_face_selection"] = true;
-         }
+         nlohmann::json document = IdentificationToJson(search.gallery, *result);
          return Reply{200, document};
        }});
 }

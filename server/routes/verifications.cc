@@ -30,20 +30,8 @@ void AddVerificationRoutes(std::vector<Route>& routes) {
            algorithm = engine.face_algorithm();
            return Status::Ok();
          }));
-         return Reply{
-             200,
-             {{"gallery", verification.gallery},
-              {"identity", verification.identity},
-              {"reference_id", result->reference_id},
-              {"score", result->score},
-              {"distance", result->distance},
-              {"threshold", result->threshold},
-              {"meets_threshold", result->meets_threshold},
-              {"fmr", result->fmr ? nlohmann::json(*result->fmr) : nlohmann::json(nullptr)},
-              {"fmr_is_upper_bound",
-               result->fmr ? nlohmann::json(result->fmr_is_upper_bound) : nullptr},
-              {"face", ToJson(result->face)},
-              {"algorithm", ToJson(algorithm)}}};
+         return Reply{200, VerificationToJson(verification.gallery, verification.identity, *result,
+                                              algorithm)};
        }});
 }
 

@@ -1,0 +1,107 @@
+#include "engine/result_json.h"
+
+#include <filesystem>
+#include <optional>
+
+namespace abis {
+namespace {
+
+nlohmann::json OrNull(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const FaceQualityReport& q) {
+  return {{"detection_score", q.detection_score},
+          {"face_width_px", q.face_width_px},
+          {"inter_eye_px", q.inter_eye_px},
+          {"sharpness", q.sharpness},
+          {"exposure_mean", q.exposure_mean},
+          {"clipped_fraction", q.clipped_fraction},
+          {"yaw_deg", q.yaw_deg},
+          {"roll_deg", q.roll_deg},
+          {"score", q.score}};
+}
+
+nlohmann::json ToJson(const ProbeFace& face) {
+  nlohmann::json json = {{"index", face.index},
+                         {"box",
+                          {{"x", face.box.x},
+                           {"y", face.box.y},
+                           {"width", face.box.width},
+                           {"height", face.box.height}}},
+                         {"quality", ToJson(face.quality)},
+                         {"passes_gate", face.gate_failure.empty()}};
+  if (!face.gate_failure.empty()) json["gate_failure"] = face.gate_failure;
+  return json;
+}
+
+nlohmann::json ToJson(const Candidate& c) {
+  return {{"rank", c.rank},
+          {"identity", c.identity},
+          {"reference_id", c.reference_id},
+          {"score", c.score},
+          {"distance", c.distance},
+          {"fmr", OrNull(c.fmr)},
+          {"fmr_is_upper_bound", c.fmr ? nlohmann::json(c.fmr_is_upper_bound) : nullptr},
+          {"expected_false_candidates", OrNull(c.expected_false_candidates)}};
+}
+
+nlohmann::json ToJson(const AlgorithmInfo& a) {
+  return {{"algorithm", a.algorithm},
+          {"model_digest", a.model_digest},
+          {"verification_threshold", a.verification_threshold},
+          {"duplicate_threshold", a.duplicate_threshold},
+          {"calibration_card",
+           a.calibration_card.empty()
+               ? nlohmann::json(nullptr)
+               : nlohmann::json(std::filesystem::path(a.calibration_card).filename().string())}};
+}
+
+nlohmann::json ToJson(const GalleryInfo& g) {
+  return {{"name", g.name},
+          {"created_at", g.created_at},
+          {"identities", g.identity_count},
+          {"references", g.reference_count}};
+}
+
+nlohmann::json IdentificationToJson(const std::string& gallery,
+                                    const IdentificationResult& result) {
+  nlohmann::json faces = nlohmann::json::array();
+  for (const ProbeFace& face : result.faces) faces.push_back(ToJson(face));
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const Candidate& candidate : result.candidates) candidates.push_back(ToJson(candidate));
+  nlohmann::json document = {{"gallery", gallery},
+                             {"gallery_identities", result.gallery_identities},
+                             {"gallery_references", result.gallery_references},
+                             {"faces", faces},
+                             {"candidates", candidates},
+                             {"algorithm", ToJson(result.algorithm)},
+                             {"note", "candidates are investigative leads, not identifications"}};
+  if (result.searched_face >= 0) {
+    document["searched_face"] = result.searched_face;
+  } else {
+    document["searched_face"] = nullptr;
+    document["needs_face_selection"] = true;
+  }
+  return document;
+}
+
+nlohmann::json VerificationToJson(const std::string& gallery, const std::string& identity,
+                                  const VerificationResult& result,
+                                  const AlgorithmInfo& algorithm) {
+  return {{"gallery", gallery},
+          {"identity", identity},
+          {"reference_id", result.reference_id},
+          {"score", result.score},
+          {"distance", result.distance},
+          {"threshold", result.threshold},
+          {"meets_threshold", result.meets_threshold},
+          {"fmr", OrNull(result.fmr)},
+          {"fmr_is_upper_bound", result.fmr ? nlohmann::json(result.fmr_is_upper_bound) : nullptr},
+          {"face", ToJson(result.face)},
+          {"algorithm", ToJson(algorithm)}};
+}
+
+}  // namespace abis
