@@ -1,7 +1,7 @@
 // template_codec.h
 //
-// The versioned binary record that persists a Template: the store keeps these
-// bytes in its `template` column and exports carry them. The byte layout is
+// The versioned binary record that persists a Template: the store seals these
+// bytes with a per-record key (docs/store.md) and exports carry them. The byte layout is
 // specified in docs/formats/template.md; version 1 is frozen (golden bytes in
 // template_codec_test.cc), a change of layout means a new version that this
 // decoder keeps reading alongside the old one.

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
+#include <unistd.h>
 
 #include "abis/engine.h"
 
@@ -146,6 +147,48 @@ TEST_F(EngineFaceTest, DescriptorsAreDeterministicAndCarryTheirModel) {
   other_model.header.model_digest = std::string(64, '0');
   EXPECT_EQ(engine_->CompareTemplates(first->face_template, other_model).status().code(),
             StatusCode::kFailedPrecondition);
+}
+
+// The gallery files hold neither the enrolled photo nor its template in the
+// clear: templates are sealed with per-record keys, images are never stored.
+TEST_F(EngineFaceTest, GalleryFilesHoldNoPlaintextImageOrTemplate) {
+  if (!std::filesystem::exists(SamplePhotoPath(2))) GTEST_SKIP() << "sample photos missing";
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("abis_plaintext_scan_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::vector<std::uint8_t> photo = ReadBytes(SamplePhotoPath(2));
+  auto extraction = engine_->ExtractFace(photo, -1, true);
+  ASSERT_TRUE(extraction.ok());
+  {
+    EngineOptions options;
+    options.database_path = (dir / "gallery.db").string();
+    options.model_dir = testing::ModelDir();
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    ASSERT_TRUE((*engine)->Enrol({"scan", "alice", photo, Modality::kFace, true}).ok());
+  }
+  std::vector<std::uint8_t> stored;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::string path = (dir / "gallery.db").string() + suffix;
+    if (std::filesystem::exists(path)) {
+      std::vector<std::uint8_t> bytes = ReadBytes(path);
+      stored.insert(stored.end(), bytes.begin(), bytes.end());
+    }
+  }
+  ASSERT_GT(stored.size(), 0u);
+  auto contains = [&stored](const std::uint8_t* window) {
+    return std::search(stored.begin(), stored.end(), window, window + 16) != stored.end();
+  };
+  for (std::size_t offset = 0; offset + 16 <= photo.size(); offset += 997) {
+    EXPECT_FALSE(contains(photo.data() + offset)) << "photo bytes at offset " << offset;
+  }
+  const auto* features =
+      reinterpret_cast<const std::uint8_t*>(extraction->face_template.features.data());
+  for (std::size_t offset = 0; offset + 16 <= 128 * sizeof(float); offset += 4) {
+    EXPECT_FALSE(contains(features + offset)) << "template bytes at offset " << offset;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // On ../shared/data/faces: every genuine pair should outscore nearly every
