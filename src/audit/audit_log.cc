@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit/record_io.h"
+#include "core/digest.h"
 #include "core/file_io.h"
 
 namespace abis {
@@ -41,45 +42,17 @@ std::span<const std::uint8_t> Bytes(std::string_view text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
-std::string Hex(const std::uint8_t* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0x0f]);
-  }
-  return out;
-}
-
-// Lower-case hex of exactly out.size() bytes.
-bool Unhex(std::string_view hex, std::span<std::uint8_t> out) {
-  if (hex.size() != out.size() * 2) return false;
-  for (std::size_t i = 0; i < hex.size(); ++i) {
-    const char c = hex[i];
-    int value;
-    if (c >= '0' && c <= '9') {
-      value = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      value = c - 'a' + 10;
-    } else {
-      return false;
-    }
-    out[i / 2] = static_cast<std::uint8_t>((i % 2 == 0 ? 0 : out[i / 2] << 4) | value);
-  }
-  return true;
-}
-
 using PublicKey = std::array<std::uint8_t, crypto_sign_PUBLICKEYBYTES>;
 
 std::string KeyId(const PublicKey& key) {
   std::array<std::uint8_t, 32> digest{};
   crypto_generichash(digest.data(), digest.size(), key.data(), key.size(), nullptr, 0);
-  return Hex(digest.data(), 8);
+  return HexEncode(std::span<const std::uint8_t>(digest.data(), 8));
 }
 
 bool CheckpointSignatureValid(const Checkpoint& checkpoint, const PublicKey& key) {
   std::array<std::uint8_t, crypto_sign_BYTES> signature{};
-  if (!Unhex(checkpoint.signature, signature)) return false;
+  if (!HexDecode(checkpoint.signature, signature)) return false;
   const std::string message = audit::CheckpointSignedMessage(checkpoint);
   return crypto_sign_verify_detached(signature.data(),
                                      reinterpret_cast<const unsigned char*>(message.data()),
@@ -265,7 +238,8 @@ Status ReplayRecords(const std::vector<audit::FramedRecord>& events,
 
 Result<PublicKey> ParsePublicKey(const std::string& hex) {
   PublicKey key{};
-  if (!Unhex(hex, key)) return InvalidArgumentError("public key must be 64 lower-case hex digits");
+  if (!HexDecode(hex, key))
+    return InvalidArgumentError("public key must be 64 lower-case hex digits");
   return key;
 }
 
@@ -318,7 +292,7 @@ Status LoadOrCreateKey(const std::string& dir, bool may_create,
   std::array<std::uint8_t, crypto_sign_SEEDBYTES> seed{};
   auto seed_hex = ReadText(key_path);
   if (seed_hex.ok()) {
-    if (!Unhex(*seed_hex, seed)) return DataLossError(key_path + " is not 64 hex digits");
+    if (!HexDecode(*seed_hex, seed)) return DataLossError(key_path + " is not 64 hex digits");
     crypto_sign_seed_keypair(public_key.data(), secret_key.data(), seed.data());
     sodium_memzero(seed.data(), seed.size());
     sodium_memzero(seed_hex->data(), seed_hex->size());
@@ -326,7 +300,7 @@ Status LoadOrCreateKey(const std::string& dir, bool may_create,
     if (!may_create) return FailedPreconditionError("no signing key at " + key_path);
     randombytes_buf(seed.data(), seed.size());
     crypto_sign_seed_keypair(public_key.data(), secret_key.data(), seed.data());
-    std::string text = Hex(seed.data(), seed.size()) + "\n";
+    std::string text = HexEncode(seed) + "\n";
     sodium_memzero(seed.data(), seed.size());
     int fd = ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return UnavailableError("cannot create " + key_path + ": " + ErrnoText());
@@ -342,7 +316,7 @@ Status LoadOrCreateKey(const std::string& dir, bool may_create,
   } else {
     return seed_hex.status();
   }
-  const std::string public_hex = Hex(public_key.data(), public_key.size());
+  const std::string public_hex = HexEncode(public_key);
   auto stored = ReadText(pub_path);
   if (stored.ok()) {
     if (*stored != public_hex) {
@@ -521,7 +495,7 @@ Result<Checkpoint> AuditLog::WriteCheckpointLocked() {
   crypto_sign_detached(signature.data(), nullptr,
                        reinterpret_cast<const unsigned char*>(message.data()), message.size(),
                        s.secret_key.data());
-  checkpoint.signature = Hex(signature.data(), signature.size());
+  checkpoint.signature = HexEncode(signature);
   const std::string record = audit::FrameRecord(audit::RecordType::kCheckpoint,
                                                 audit::EncodeCheckpointPayload(checkpoint));
   Status written = s.checkpoints_file->Append(Bytes(record));
@@ -590,9 +564,7 @@ std::uint64_t AuditLog::size() const {
   return state_->replay.leaves.size();
 }
 
-std::string AuditLog::public_key_hex() const {
-  return Hex(state_->public_key.data(), state_->public_key.size());
-}
+std::string AuditLog::public_key_hex() const { return HexEncode(state_->public_key); }
 
 Status AuditLog::health() const {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -4,6 +4,8 @@
 
 #include <sodium.h>
 
+#include "core/digest.h"
+
 namespace abis::audit {
 namespace {
 
@@ -70,32 +72,12 @@ Hash ChainNext(const Hash& previous_head, std::string_view leaf_bytes) {
 
 Hash EmptyTreeRoot() { return Hasher().Finish(); }
 
-std::string HashToHex(const Hash& hash) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(hash.size() * 2);
-  for (std::uint8_t byte : hash) {
-    out.push_back(kDigits[byte >> 4]);
-    out.push_back(kDigits[byte & 0x0f]);
-  }
-  return out;
-}
+std::string HashToHex(const Hash& hash) { return HexEncode(hash); }
 
 Result<Hash> HashFromHex(std::string_view hex) {
   if (hex.size() != kHashBytes * 2) return InvalidArgumentError("hash must be 64 hex digits");
   Hash out{};
-  for (std::size_t i = 0; i < hex.size(); ++i) {
-    const char c = hex[i];
-    int value;
-    if (c >= '0' && c <= '9') {
-      value = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      value = c - 'a' + 10;
-    } else {
-      return InvalidArgumentError("hash must be lower-case hex");
-    }
-    out[i / 2] = static_cast<std::uint8_t>((out[i / 2] << 4) | value);
-  }
+  if (!HexDecode(hex, out)) return InvalidArgumentError("hash must be lower-case hex");
   return out;
 }
 

@@ -27,6 +27,23 @@ std::string HexEncode(std::span<const std::uint8_t> bytes) {
   return hex;
 }
 
+bool HexDecode(std::string_view hex, std::span<std::uint8_t> out) {
+  if (hex.size() != out.size() * 2) return false;
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    const char c = hex[i];
+    int value;
+    if (c >= '0' && c <= '9') {
+      value = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      value = c - 'a' + 10;
+    } else {
+      return false;
+    }
+    out[i / 2] = static_cast<std::uint8_t>((i % 2 == 0 ? 0 : out[i / 2] << 4) | value);
+  }
+  return true;
+}
+
 std::string Sha256Hex(std::span<const std::uint8_t> bytes) {
   EnsureSodium();
   std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};

@@ -20,6 +20,10 @@ std::string Sha256Hex(std::string_view bytes);
 // Lower-case hex encoding.
 std::string HexEncode(std::span<const std::uint8_t> bytes);
 
+// Decodes exactly out.size() bytes from 2 * out.size() lower-case hex digits;
+// false (with `out` unspecified) for any other length or character.
+bool HexDecode(std::string_view hex, std::span<std::uint8_t> out);
+
 }  // namespace abis
 
 #endif  // ABIS_CORE_DIGEST_H_
