@@ -120,19 +120,18 @@ class FaceEngine final : public Engine {
                                 std::string(ModalityName(request.modality)) +
                                 "' is not available in this build");
     }
-    if (!request.create_gallery) ABIS_RETURN_IF_ERROR(store_->GetGallery(request.gallery).status());
+    // Look the gallery up before the costly extraction; it is created only
+    // after the capture passed, so a rejected capture leaves nothing behind.
+    auto gallery = store_->GetGallery(request.gallery);
+    const bool gallery_missing = !gallery.ok() && gallery.status().code() == StatusCode::kNotFound;
+    if (!gallery.ok() && !(gallery_missing && request.create_gallery)) return gallery.status();
     ABIS_ASSIGN_OR_RETURN(FaceExtraction extraction, ExtractFace(request.image, -1, true));
     EnrolmentResult result;
     result.gallery = request.gallery;
     result.identity = request.identity;
     result.face = extraction.face;
     result.source_sha256 = Sha256Hex(std::span<const std::uint8_t>(request.image));
-    auto gallery = store_->GetGallery(request.gallery);
-    if (!gallery.ok() && gallery.status().code() == StatusCode::kNotFound) {
-      ABIS_RETURN_IF_ERROR(store_->CreateGallery(request.gallery).status());
-    } else if (!gallery.ok()) {
-      return gallery.status();
-    }
+    if (gallery_missing) ABIS_RETURN_IF_ERROR(store_->CreateGallery(request.gallery).status());
     ABIS_ASSIGN_OR_RETURN(const search::ExactFaceIndex* index, IndexFor(request.gallery));
     ABIS_ASSIGN_OR_RETURN(auto hits, index->Search(extraction.face_template.features, 5,
                                                    algorithm_.duplicate_threshold));
