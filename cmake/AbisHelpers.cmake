@@ -33,7 +33,7 @@ function(abis_test NAME)
     set(ARG_LABELS unit)
   endif()
   add_executable(${NAME} ${ARG_SRCS})
-  target_link_libraries(${NAME} PRIVATE abis_options ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_link_libraries(${NAME} PRIVATE abis_options abis::testing ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${NAME} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
 endfunction()
 

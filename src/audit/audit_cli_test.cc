@@ -9,40 +9,24 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/wait.h>
 
 #include "audit/audit_log.h"
+#include "testing/scratch_dir.h"
 
 namespace abis {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-};
+using CliRun = testing::CommandRun;
 
 CliRun Abis(const std::string& arguments) {
-  const std::string command = std::string(ABIS_CLI_PATH) + " " + arguments + " 2>/dev/null";
-  CliRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return testing::RunCommand(std::string(ABIS_CLI_PATH) + " " + arguments + " 2>/dev/null");
 }
 
 class AuditCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "abis_audit_cli_XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
     AuditLogOptions options;
     options.note = [](const std::string&) {};
     auto log = AuditLog::Open(dir_, options);
@@ -58,15 +42,14 @@ class AuditCliTest : public ::testing::Test {
       ASSERT_TRUE((*log)->Append(event).ok());
     }
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string dir_;
+  testing::ScratchDir scratch_{"audit_cli"};
+  std::string dir_ = scratch_.path();
 };
 
 TEST_F(AuditCliTest, VerifyPassesOnIntactLogAndFailsOnAFlippedByte) {
   CliRun ok = Abis("audit verify --data " + dir_ + " --json");
-  ASSERT_EQ(ok.exit_code, 0) << ok.out;
-  auto report = nlohmann::json::parse(ok.out);
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  auto report = nlohmann::json::parse(ok.output);
   EXPECT_TRUE(report["ok"].get<bool>());
   EXPECT_EQ(report["events"].get<int>(), 3);
   EXPECT_EQ(Abis("audit verify --data " + dir_).exit_code, 0);
@@ -84,7 +67,7 @@ TEST_F(AuditCliTest, VerifyPassesOnIntactLogAndFailsOnAFlippedByte) {
   }
   CliRun bad = Abis("audit verify --data " + dir_ + " --json");
   EXPECT_NE(bad.exit_code, 0);
-  auto failed = nlohmann::json::parse(bad.out);
+  auto failed = nlohmann::json::parse(bad.output);
   EXPECT_FALSE(failed["ok"].get<bool>());
   EXPECT_FALSE(failed["reason"].get<std::string>().empty());
   EXPECT_NE(Abis("audit verify --data " + dir_).exit_code, 0);
@@ -98,8 +81,8 @@ TEST_F(AuditCliTest, VerifyFailsForMissingLogAndWrongKey) {
 
 TEST_F(AuditCliTest, ShowListsEvents) {
   CliRun run = Abis("audit show --data " + dir_ + " --from 1 --json");
-  ASSERT_EQ(run.exit_code, 0) << run.out;
-  auto doc = nlohmann::json::parse(run.out);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto doc = nlohmann::json::parse(run.output);
   EXPECT_EQ(doc["total"].get<int>(), 3);
   ASSERT_EQ(doc["events"].size(), 2u);
   EXPECT_EQ(doc["events"][0]["seq"].get<int>(), 1);

@@ -15,6 +15,7 @@
 
 #include "audit/merkle.h"
 #include "audit/record_io.h"
+#include "testing/scratch_dir.h"
 
 namespace abis {
 namespace {
@@ -23,19 +24,11 @@ namespace fs = std::filesystem;
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "abis_audit_XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/audit/" + name; }
+  const std::string& path() const { return scratch_.path(); }
+  std::string File(const std::string& name) const { return path() + "/audit/" + name; }
 
  private:
-  std::string path_;
+  testing::ScratchDir scratch_{"audit"};
 };
 
 std::vector<std::uint8_t> ReadAll(const std::string& path) {

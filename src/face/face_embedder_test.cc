@@ -12,6 +12,7 @@
 
 #include "core/file_io.h"
 #include "face/test_chips.h"
+#include "testing/scratch_dir.h"
 
 namespace abis::face {
 namespace {
@@ -153,18 +154,18 @@ TEST_F(FaceEmbedderTest, ModelDigestIsSha256OfFile) {
 
 TEST(FaceEmbedderLoadTest, MissingFileIsNotFound) {
   Result<std::unique_ptr<FaceEmbedder>> embedder =
-      FaceEmbedder::Load(::testing::TempDir() + "/no_such_model.dat");
+      FaceEmbedder::Load(abis::testing::ScratchDir("embedder").File("no_such_model.dat"));
   ASSERT_FALSE(embedder.ok());
   EXPECT_EQ(embedder.status().code(), StatusCode::kNotFound);
 }
 
 TEST(FaceEmbedderLoadTest, OtherFileIsDataLoss) {
-  std::string path = ::testing::TempDir() + "/not_a_model.dat";
+  abis::testing::ScratchDir scratch("embedder");
+  std::string path = scratch.File("not_a_model.dat");
   ASSERT_TRUE(WriteFileAtomically(path, "definitely not a dlib network").ok());
   Result<std::unique_ptr<FaceEmbedder>> embedder = FaceEmbedder::Load(path);
   ASSERT_FALSE(embedder.ok());
   EXPECT_EQ(embedder.status().code(), StatusCode::kDataLoss);
-  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 
 #include "face/face_embedder.h"
 #include "face/test_chips.h"
+#include "testing/scratch_dir.h"
 
 namespace abis::face {
 namespace {
@@ -69,7 +70,9 @@ std::vector<Chip> Sample1FaceChips() {
 
 // Runs the Node reference and returns its descriptors, or an error text.
 Descriptors RunReference(const std::vector<Chip>& chips, int input_scale, std::string& error) {
-  std::string chips_path = ::testing::TempDir() + "/faceapi_reference_chips.bin";
+  // Private folder: the test cases run as parallel processes.
+  abis::testing::ScratchDir scratch("faceapi_reference");
+  std::string chips_path = scratch.File("chips.bin");
   {
     std::ofstream out(chips_path, std::ios::binary);
     for (const Chip& chip : chips) {
@@ -86,17 +89,9 @@ Descriptors RunReference(const std::vector<Chip>& chips, int input_scale, std::s
   std::string command = "'" + kNode + "' '" + kScript + "' --model-dir '" + kFaceApiDir +
                         "' --chips '" + chips_path + "' --input-scale " +
                         std::to_string(input_scale);
-  std::string output;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    char buffer[1 << 16];
-    std::size_t got;
-    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, got);
-    int exit_status = ::pclose(pipe);
-    if (exit_status != 0) error = "reference exited with status " + std::to_string(exit_status);
-  } else {
-    error = "cannot start " + command;
-  }
-  std::filesystem::remove(chips_path);
+  abis::testing::CommandRun run = abis::testing::RunCommand(command);
+  const std::string& output = run.output;
+  if (run.exit_code != 0) error = "reference exited with status " + std::to_string(run.exit_code);
   if (!error.empty()) return {};
 
   nlohmann::json json = nlohmann::json::parse(output, nullptr, /*allow_exceptions=*/false);

@@ -10,6 +10,7 @@
 
 #include "core/file_io.h"
 #include "face/face_embedder.h"
+#include "testing/scratch_dir.h"
 
 namespace abis::face {
 namespace {
@@ -74,7 +75,8 @@ TEST(ModelConverterTest, ConvertsCompleteTensorSetIntoLoadableModel) {
   Result<std::string> dat = ConvertFaceApiRecognitionTensors(tensors);
   ASSERT_TRUE(dat.ok()) << dat.status().ToString();
 
-  std::string path = ::testing::TempDir() + "/synthetic_face_model.dat";
+  abis::testing::ScratchDir scratch("converter");
+  std::string path = scratch.File("synthetic_face_model.dat");
   ASSERT_TRUE(WriteFileAtomically(path, *dat).ok());
   Result<std::unique_ptr<FaceEmbedder>> embedder = FaceEmbedder::Load(path);
   ASSERT_TRUE(embedder.ok()) << embedder.status().ToString();
@@ -83,7 +85,6 @@ TEST(ModelConverterTest, ConvertsCompleteTensorSetIntoLoadableModel) {
   Result<std::vector<std::vector<float>>> descriptors = (*embedder)->Embed({chip});
   ASSERT_TRUE(descriptors.ok()) << descriptors.status().ToString();
   EXPECT_EQ((*descriptors)[0].size(), 128u);
-  std::filesystem::remove(path);
 }
 
 TEST(ModelConverterTest, RejectsMissingTensor) {
@@ -122,7 +123,8 @@ TEST(ModelConverterTest, RejectsWrongShapes) {
 }
 
 TEST(ModelConverterTest, ReportsUnreadableInputs) {
-  std::string dir = ::testing::TempDir();
+  abis::testing::ScratchDir scratch("converter");
+  const std::string& dir = scratch.path();
   EXPECT_EQ(
       ConvertFaceApiRecognitionModel(dir + "/no_manifest.json", dir + "/no.bin", dir + "/out.dat")
           .code(),
@@ -136,8 +138,6 @@ TEST(ModelConverterTest, ReportsUnreadableInputs) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr(manifest));
   EXPECT_FALSE(std::filesystem::exists(dir + "/out.dat"));
-  std::filesystem::remove(manifest);
-  std::filesystem::remove(weights);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testing/scratch_dir.h"
 #include "tests/integration/test_photos.h"
 
 namespace abis {
@@ -17,23 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;
-};
+using CliRun = testing::CommandRun;
 
 CliRun Abis(const std::string& arguments) {
-  std::string command = std::string(ABIS_CLI_PATH) + " " + arguments + " 2>/dev/null";
-  CliRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer{};
-  std::size_t got;
-  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    run.output.append(buffer.data(), got);
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return testing::RunCommand(std::string(ABIS_CLI_PATH) + " " + arguments + " 2>/dev/null");
 }
 
 class CliTest : public ::testing::Test {
