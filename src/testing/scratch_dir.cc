@@ -1,11 +1,11 @@
 #include "testing/scratch_dir.h"
 
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <array>
 #include <cstdio>
 #include <filesystem>
+
+#include <stdlib.h>
+#include <sys/wait.h>
 
 namespace abis::testing {
 
