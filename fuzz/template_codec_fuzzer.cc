@@ -24,7 +24,7 @@ bool SameTemplate(const abis::Template& a, const abis::Template& b) {
       a.header.model_digest != b.header.model_digest ||
       std::bit_cast<std::uint32_t>(a.header.quality) !=
           std::bit_cast<std::uint32_t>(b.header.quality) ||
-      a.features.size() != b.features.size()) {
+      a.features.size() != b.features.size() || a.data != b.data) {
     return false;
   }
   // Bitwise, so -0.0 and 0.0 count as different.

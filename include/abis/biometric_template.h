@@ -41,6 +41,9 @@ struct Template {
   TemplateHeader header;
   // Face: the 128-d embedding (not unit length; see docs/algorithms.md).
   std::vector<float> features;
+  // Modalities whose features are not a vector (finger: the finger template
+  // record, docs/formats/finger_template.md); empty for faces.
+  std::vector<std::uint8_t> data;
 };
 
 // True when two templates can be compared: same modality, algorithm and model.

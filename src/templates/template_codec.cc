@@ -116,9 +116,9 @@ Status Truncated(std::string_view field) {
   return DataLossError("template record truncated in " + std::string(field));
 }
 
-// Decodes the version-1 payload: everything between the version field and
-// the CRC, which the caller has already checked.
-Result<Template> DecodeVersion1Payload(std::span<const std::uint8_t> payload) {
+// Decodes the payload of a version-1 or version-2 record: everything between
+// the version field and the CRC, which the caller has already checked.
+Result<Template> DecodePayload(std::uint16_t version, std::span<const std::uint8_t> payload) {
   Reader reader(payload);
   Template tmpl;
 
@@ -158,9 +158,12 @@ Result<Template> DecodeVersion1Payload(std::span<const std::uint8_t> payload) {
 
   std::uint32_t feature_count = 0;
   if (!reader.U32(feature_count)) return Truncated("feature count");
-  if (feature_count == 0 || feature_count > kMaxTemplateFeatures) {
+  // Version 1 records always carry features; version 2 ones may carry only data.
+  const std::uint32_t min_features = version == 1 ? 1 : 0;
+  if (feature_count < min_features || feature_count > kMaxTemplateFeatures) {
     return InvalidArgumentError("template feature count " + std::to_string(feature_count) +
-                                " outside 1.." + std::to_string(kMaxTemplateFeatures));
+                                " outside " + std::to_string(min_features) + ".." +
+                                std::to_string(kMaxTemplateFeatures));
   }
   // Checked before allocating, so a forged count cannot make us reserve
   // memory the record does not back.
@@ -173,6 +176,20 @@ Result<Template> DecodeVersion1Payload(std::span<const std::uint8_t> payload) {
       return InvalidArgumentError("template feature " + std::to_string(index) +
                                   " is NaN or infinite");
     }
+  }
+
+  if (version >= 2) {
+    std::uint32_t data_length = 0;
+    if (!reader.U32(data_length)) return Truncated("data length");
+    // Version 2 exists for the data block: an empty one would be a second
+    // encoding of a version-1 record.
+    if (data_length == 0 || data_length > kMaxTemplateDataBytes) {
+      return InvalidArgumentError("template data length " + std::to_string(data_length) +
+                                  " outside 1.." + std::to_string(kMaxTemplateDataBytes));
+    }
+    std::string data;
+    if (!reader.String(data_length, data)) return Truncated("data");
+    tmpl.data.assign(data.begin(), data.end());
   }
 
   if (reader.remaining() != 0) {
@@ -207,9 +224,18 @@ Status ValidateTemplate(const Template& tmpl) {
   if (!IsValidQuality(header.quality)) {
     return InvalidArgumentError("template quality must be finite and in [0, 100]");
   }
-  if (tmpl.features.empty() || tmpl.features.size() > kMaxTemplateFeatures) {
-    return InvalidArgumentError("template must have 1.." + std::to_string(kMaxTemplateFeatures) +
-                                " features, has " + std::to_string(tmpl.features.size()));
+  if (tmpl.features.size() > kMaxTemplateFeatures) {
+    return InvalidArgumentError("template must have at most " +
+                                std::to_string(kMaxTemplateFeatures) + " features, has " +
+                                std::to_string(tmpl.features.size()));
+  }
+  if (tmpl.data.size() > kMaxTemplateDataBytes) {
+    return InvalidArgumentError("template data must be at most " +
+                                std::to_string(kMaxTemplateDataBytes) + " bytes, has " +
+                                std::to_string(tmpl.data.size()));
+  }
+  if (tmpl.features.empty() && tmpl.data.empty()) {
+    return InvalidArgumentError("template has neither features nor data");
   }
   for (std::size_t index = 0; index < tmpl.features.size(); ++index) {
     if (!std::isfinite(tmpl.features[index])) {
@@ -223,10 +249,12 @@ Status ValidateTemplate(const Template& tmpl) {
 std::string EncodeTemplate(const Template& tmpl) {
   if (!ValidateTemplate(tmpl).ok()) return std::string();
   const TemplateHeader& header = tmpl.header;
+  // One encoding per template: version 1 unless there is a data block.
+  const std::uint16_t version = tmpl.data.empty() ? 1 : 2;
   Writer writer(kTemplateFixedBytes + header.algorithm.size() + header.model_digest.size() +
-                4 * tmpl.features.size());
+                4 * tmpl.features.size() + 4 + tmpl.data.size());
   writer.Bytes(std::string_view(kMagic, sizeof(kMagic)));
-  writer.U16(kTemplateFormatVersion);
+  writer.U16(version);
   writer.U8(static_cast<std::uint8_t>(header.modality));
   writer.U16(static_cast<std::uint16_t>(header.algorithm.size()));
   writer.Bytes(header.algorithm);
@@ -235,6 +263,11 @@ std::string EncodeTemplate(const Template& tmpl) {
   writer.F32(header.quality);
   writer.U32(static_cast<std::uint32_t>(tmpl.features.size()));
   for (float feature : tmpl.features) writer.F32(feature);
+  if (version >= 2) {
+    writer.U32(static_cast<std::uint32_t>(tmpl.data.size()));
+    writer.Bytes(std::string_view(reinterpret_cast<const char*>(tmpl.data.data()),
+                                  tmpl.data.size()));
+  }
   writer.U32(Crc32(writer.written()));
   return writer.Release();
 }
@@ -251,15 +284,17 @@ Result<Template> DecodeTemplate(std::span<const std::uint8_t> bytes) {
     }
   }
   const auto version = static_cast<std::uint16_t>(bytes[4] | (bytes[5] << 8));
-  if (version != kTemplateFormatVersion) {
+  if (version < 1 || version > kTemplateFormatVersion) {
     return InvalidArgumentError("unsupported template format version " + std::to_string(version) +
-                                " (this build reads version " +
+                                " (this build reads versions 1.." +
                                 std::to_string(kTemplateFormatVersion) + ")");
   }
-  if (bytes.size() > kMaxEncodedTemplateBytes) {
+  const std::size_t max_bytes =
+      version == 1 ? kMaxEncodedTemplateV1Bytes : kMaxEncodedTemplateBytes;
+  if (bytes.size() > max_bytes) {
     return InvalidArgumentError("template record of " + std::to_string(bytes.size()) +
-                                " bytes exceeds the version-1 maximum of " +
-                                std::to_string(kMaxEncodedTemplateBytes));
+                                " bytes exceeds the version-" + std::to_string(version) +
+                                " maximum of " + std::to_string(max_bytes));
   }
   if (bytes.size() < kTemplateFixedBytes) {
     return DataLossError("template record truncated: " + std::to_string(bytes.size()) +
@@ -270,7 +305,7 @@ Result<Template> DecodeTemplate(std::span<const std::uint8_t> bytes) {
   if (Crc32(bytes.first(payload_end)) != stored_crc) {
     return DataLossError("template record CRC mismatch");
   }
-  return DecodeVersion1Payload(bytes.subspan(kPrefixBytes, payload_end - kPrefixBytes));
+  return DecodePayload(version, bytes.subspan(kPrefixBytes, payload_end - kPrefixBytes));
 }
 
 Result<Template> DecodeTemplate(std::string_view bytes) {

@@ -27,30 +27,36 @@
 
 namespace abis {
 
-// The version EncodeTemplate writes.
-inline constexpr std::uint16_t kTemplateFormatVersion = 1;
+// The newest version; EncodeTemplate writes version 1 for a template without
+// a data block (faces) and version 2 for one with it (fingers), so every
+// template has exactly one encoding.
+inline constexpr std::uint16_t kTemplateFormatVersion = 2;
 
-// Limits of format version 1; ValidateTemplate and DecodeTemplate enforce them.
+// Limits; ValidateTemplate and DecodeTemplate enforce them.
 inline constexpr std::size_t kMaxTemplateAlgorithmBytes = 256;    // >= 1 byte.
 inline constexpr std::size_t kMaxTemplateModelDigestBytes = 128;  // May be empty.
-inline constexpr std::size_t kMaxTemplateFeatures = 4096;         // >= 1 feature.
+inline constexpr std::size_t kMaxTemplateFeatures = 4096;         // >= 1 in version 1.
+inline constexpr std::size_t kMaxTemplateDataBytes = 65536;       // Version 2: >= 1 byte.
 inline constexpr float kMinTemplateQuality = 0.0f;
 inline constexpr float kMaxTemplateQuality = 100.0f;
 
 // Fixed part of a record: magic, version, modality, both length prefixes,
 // quality, feature count and CRC (docs/formats/template.md).
 inline constexpr std::size_t kTemplateFixedBytes = 4 + 2 + 1 + 2 + 2 + 4 + 4 + 4;
-inline constexpr std::size_t kMaxEncodedTemplateBytes =
+inline constexpr std::size_t kMaxEncodedTemplateV1Bytes =
     kTemplateFixedBytes + kMaxTemplateAlgorithmBytes + kMaxTemplateModelDigestBytes +
     4 * kMaxTemplateFeatures;
+inline constexpr std::size_t kMaxEncodedTemplateBytes =
+    kMaxEncodedTemplateV1Bytes + 4 + kMaxTemplateDataBytes;
 
 // OK when `tmpl` can be encoded: a known modality; an algorithm of 1..256 and
 // a model digest of 0..128 printable ASCII bytes (0x20..0x7E); a finite
-// quality in [0, 100]; 1..4096 features, all finite (no NaN or infinity).
+// quality in [0, 100]; 0..4096 features, all finite (no NaN or infinity);
+// 0..65536 data bytes; features or data (or both) non-empty.
 // InvalidArgument naming the first offending field otherwise.
 Status ValidateTemplate(const Template& tmpl);
 
-// Encodes `tmpl` as a version-1 record.
+// Encodes `tmpl` as a version-1 record, or version 2 when it has data.
 // REQUIRES: ValidateTemplate(tmpl).ok(). An invalid template encodes to the
 // empty string, which DecodeTemplate rejects, so a bad template can never be
 // persisted as a record that looks valid.

@@ -44,6 +44,30 @@ constexpr char kGoldenHex[] =
     "0000803e"   // 1.0, -0.5, 0.25
     "a48897ad";  // CRC-32
 
+// A version-2 record (finger: data block, no features), computed the same
+// independent way. Frozen like version 1.
+constexpr char kGoldenV2Hex[] =
+    "41425450"                      // "ABTP"
+    "0200"                          // format version 2
+    "02"                            // modality: finger
+    "0e00"                          // algorithm length 14
+    "66696e6765722f746573742d7631"  // "finger/test-v1"
+    "0000"                          // empty digest
+    "00004842"                      // quality 50
+    "00000000"                      // 0 features
+    "05000000"                      // data length 5
+    "0102030405"                    // data
+    "9326be37";                     // CRC-32
+
+Template GoldenV2Template() {
+  Template tmpl;
+  tmpl.header.modality = Modality::kFinger;
+  tmpl.header.algorithm = "finger/test-v1";
+  tmpl.header.quality = 50.0f;
+  tmpl.data = {1, 2, 3, 4, 5};
+  return tmpl;
+}
+
 Template GoldenTemplate() {
   Template tmpl;
   tmpl.header.modality = Modality::kFace;
@@ -202,12 +226,64 @@ TEST(TemplateCodecTest, ValidateRejectsBadTemplatesAndEncodeWritesNothing) {
   with([](Template& t) { t.features[1] = std::numeric_limits<float>::quiet_NaN(); });
   with([](Template& t) { t.features[2] = std::numeric_limits<float>::infinity(); });
   with([](Template& t) { t.features[0] = -std::numeric_limits<float>::infinity(); });
+  with([](Template& t) { t.data.assign(kMaxTemplateDataBytes + 1, 0); });
   for (std::size_t index = 0; index < bad.size(); ++index) {
     Status status = ValidateTemplate(bad[index]);
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << "case " << index;
     EXPECT_EQ(EncodeTemplate(bad[index]), "") << "case " << index;
   }
   EXPECT_TRUE(ValidateTemplate(GoldenTemplate()).ok());
+}
+
+TEST(TemplateCodecTest, GoldenVersion2Bytes) {
+  const std::string golden = FromHex(kGoldenV2Hex);
+  EXPECT_EQ(EncodeTemplate(GoldenV2Template()), golden);
+  Result<Template> decoded = DecodeTemplate(golden);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->header.modality, Modality::kFinger);
+  EXPECT_EQ(decoded->header.algorithm, "finger/test-v1");
+  EXPECT_TRUE(decoded->features.empty());
+  EXPECT_EQ(decoded->data, GoldenV2Template().data);
+}
+
+TEST(TemplateCodecTest, TemplatesWithFeaturesAndDataRoundTripAsVersion2) {
+  Template tmpl = GoldenTemplate();
+  tmpl.data.assign(kMaxTemplateDataBytes, 0xA5);
+  const std::string record = EncodeTemplate(tmpl);
+  ASSERT_EQ(record.size(), kMaxEncodedTemplateBytes - 4 * (kMaxTemplateFeatures - 3) -
+                               (kMaxTemplateAlgorithmBytes - 12) -
+                               (kMaxTemplateModelDigestBytes - 6));
+  EXPECT_EQ(record[kVersionOffset], 2);
+  Result<Template> decoded = DecodeTemplate(record);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ExpectSameTemplate(*decoded, tmpl);
+  EXPECT_EQ(decoded->data, tmpl.data);
+}
+
+TEST(TemplateCodecTest, Version2WithoutDataIsNotACanonicalRecord) {
+  // A version-1 record relabelled version 2 with an empty data block would be
+  // a second encoding of the same template.
+  std::string record = FromHex(kGoldenHex);
+  PutU16(record, kVersionOffset, 2);
+  record.insert(record.size() - 4, std::string(4, '\0'));
+  FixCrc(record);
+  EXPECT_EQ(DecodeCode(record), StatusCode::kInvalidArgument);
+
+  std::string no_length = FromHex(kGoldenHex);
+  PutU16(no_length, kVersionOffset, 2);
+  FixCrc(no_length);
+  EXPECT_EQ(DecodeCode(no_length), StatusCode::kDataLoss);
+}
+
+TEST(TemplateCodecTest, EveryTruncationOfVersion2Fails) {
+  const std::string golden = FromHex(kGoldenV2Hex);
+  for (std::size_t length = 0; length < golden.size(); ++length) {
+    EXPECT_NE(DecodeCode(golden.substr(0, length)), StatusCode::kOk) << length;
+  }
+  std::string long_data = golden;
+  PutU32(long_data, long_data.size() - 13, 6);  // Claims one byte more than it has.
+  FixCrc(long_data);
+  EXPECT_EQ(DecodeCode(long_data), StatusCode::kDataLoss);
 }
 
 TEST(TemplateCodecTest, RejectsInputsThatAreNotTemplates) {
@@ -223,7 +299,7 @@ TEST(TemplateCodecTest, RejectsInputsThatAreNotTemplates) {
 }
 
 TEST(TemplateCodecTest, RejectsUnsupportedVersions) {
-  for (std::uint16_t version : {0, 2, 0xFFFF}) {
+  for (std::uint16_t version : {0, 3, 0xFFFF}) {
     std::string record = FromHex(kGoldenHex);
     PutU16(record, kVersionOffset, version);
     FixCrc(record);
