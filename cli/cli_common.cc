@@ -81,4 +81,40 @@ void ShowProgress(std::size_t done, std::size_t total, const std::string& what) 
 
 void PrintJson(const nlohmann::json& document) { std::cout << document.dump(2) << "\n"; }
 
+void AddModalityFlags(CLI::App& command, ModalityFlags& flags) {
+  command.add_option("--modality", flags.modality, "face or finger")->capture_default_str();
+  command.add_option("--finger-position", flags.finger_position,
+                     "Finger: ISO 19794-2 code 0..10 or a name such as right-index (0 = unknown)");
+  command.add_option("--ppi", flags.ppi,
+                     "Finger: image resolution in pixels per inch (required for contact prints)");
+  command.add_flag("--contactless", flags.contactless,
+                   "Finger: the image is a phone photo of a fingertip");
+}
+
+Result<int> ParseFingerPosition(std::string_view text) {
+  static constexpr std::string_view kNames[] = {
+      "unknown",    "right-thumb", "right-index", "right-middle", "right-ring", "right-little",
+      "left-thumb", "left-index",  "left-middle", "left-ring",    "left-little"};
+  for (int code = 0; code <= 10; ++code) {
+    if (text == kNames[code] || text == std::to_string(code)) return code;
+  }
+  return InvalidArgumentError("unknown finger position '" + std::string(text) +
+                              "': use 0..10 or right-thumb .. left-little");
+}
+
+Result<ParsedModality> ParseModalityFlags(const ModalityFlags& flags) {
+  ParsedModality parsed;
+  ABIS_ASSIGN_OR_RETURN(parsed.modality, ParseModality(flags.modality));
+  ABIS_ASSIGN_OR_RETURN(parsed.finger.position, ParseFingerPosition(flags.finger_position));
+  parsed.finger.ppi = flags.ppi;
+  parsed.finger.contactless = flags.contactless;
+  if (parsed.modality == Modality::kFace &&
+      (parsed.finger.position != 0 || flags.ppi != 0 || flags.contactless)) {
+    return InvalidArgumentError(
+        "--finger-position, --ppi and --contactless apply to --modality finger only");
+  }
+  if (flags.ppi < 0) return InvalidArgumentError("--ppi must be positive");
+  return parsed;
+}
+
 }  // namespace abis::cli

@@ -32,6 +32,28 @@ struct GlobalFlags {
 // meaning) the --json output flag to `command`.
 void AddGlobalFlags(CLI::App& command, GlobalFlags& flags, bool with_json_flag = true);
 
+// --modality and the fingerprint capture flags of enroll/identify/verify.
+struct ModalityFlags {
+  std::string modality = "face";
+  std::string finger_position = "0";
+  double ppi = 0;
+  bool contactless = false;
+};
+
+void AddModalityFlags(CLI::App& command, ModalityFlags& flags);
+
+// The parsed modality and finger capture; InvalidArgument for an unknown
+// modality or finger position, or finger flags given for a face.
+struct ParsedModality {
+  Modality modality = Modality::kFace;
+  FingerCapture finger;
+};
+Result<ParsedModality> ParseModalityFlags(const ModalityFlags& flags);
+
+// Finger position from its ISO/IEC 19794-2 code ("0".."10") or name
+// ("right-thumb" .. "left-little", "unknown").
+Result<int> ParseFingerPosition(std::string_view text);
+
 // Opens the engine on the flags' store. The master key sealing the store's
 // templates comes from --key FILE, else env ABIS_MASTER_KEY (the key itself,
 // hex or base64), else env ABIS_MASTER_KEY_FILE, else "<db>.key" (created

@@ -1,4 +1,4 @@
-// abis enroll: enrol face photos into a gallery, one identity at a time or
+// abis enroll: enrol face photos or fingerprints into a gallery, one identity at a time or
 // a whole <identity>/<images> folder with progress. Each enrolment is its
 // own transaction: a bad photo is reported and skipped, never half-stored.
 
@@ -14,12 +14,12 @@ struct EnrolFlags {
   GlobalFlags global;
   std::string gallery;
   std::string identity;
-  std::string modality = "face";
+  ModalityFlags modality;
   std::vector<std::string> paths;
 };
 
 int RunEnrol(const EnrolFlags& flags) {
-  auto modality = ParseModality(flags.modality);
+  auto modality = ParseModalityFlags(flags.modality);
   if (!modality.ok()) return ReportError(flags.global, modality.status());
   std::vector<LabelledImage> work;
   if (!flags.identity.empty()) {
@@ -46,13 +46,17 @@ int RunEnrol(const EnrolFlags& flags) {
     nlohmann::json outcome = {{"file", item.relative_path}, {"identity", item.identity}};
     auto image = ReadCapture(item.path);
     Result<EnrolmentResult> result =
-        image.ok()
-            ? (*engine)->Enrol({flags.gallery, item.identity, std::move(*image), *modality, true})
-            : Result<EnrolmentResult>(image.status());
+        image.ok() ? (*engine)->Enrol({flags.gallery, item.identity, std::move(*image),
+                                       modality->modality, true, modality->finger})
+                   : Result<EnrolmentResult>(image.status());
     if (result.ok()) {
       ++enrolled;
       outcome["reference_id"] = result->reference_id;
-      outcome["quality"] = ToJson(result->face.quality);
+      if (result->finger) {
+        outcome["finger"] = ToJson(*result->finger);
+      } else {
+        outcome["quality"] = ToJson(result->face.quality);
+      }
       outcome["source_sha256"] = result->source_sha256;
       nlohmann::json duplicates = nlohmann::json::array();
       for (const Candidate& c : result->possible_duplicates) duplicates.push_back(ToJson(c));
@@ -71,7 +75,10 @@ int RunEnrol(const EnrolFlags& flags) {
         if (!show_progress) {
           std::cout << "enrolled " << item.relative_path << " as " << item.identity
                     << " in gallery " << flags.gallery << " (reference " << result->reference_id
-                    << ", quality " << static_cast<int>(result->face.quality.score) << ")\n";
+                    << ", quality "
+                    << static_cast<int>(result->finger ? result->finger->quality
+                                                       : result->face.quality.score)
+                    << ")\n";
         }
         for (const Candidate& c : result->possible_duplicates) {
           std::cout << "  possible duplicate of " << c.identity << " (score " << c.score << ") for "
@@ -88,7 +95,9 @@ int RunEnrol(const EnrolFlags& flags) {
     PrintJson({{"gallery", flags.gallery},
                {"enrolled", enrolled},
                {"failed", failed},
-               {"algorithm", ToJson((*engine)->face_algorithm())},
+               {"algorithm",
+                ToJson(modality->modality == Modality::kFinger ? (*engine)->finger_algorithm()
+                                                               : (*engine)->face_algorithm())},
                {"results", outcomes}});
   } else if (show_progress) {
     std::cout << "gallery " << flags.gallery << ": enrolled " << enrolled << ", failed " << failed
@@ -108,8 +117,7 @@ void RegisterEnrolCommand(CLI::App& app) {
   command->add_option("--gallery,-g", flags->gallery, "Gallery name (created if missing)")
       ->required();
   command->add_option("--identity,-i", flags->identity, "Identity of the given images");
-  command->add_option("--modality", flags->modality, "face (finger: not yet available)")
-      ->capture_default_str();
+  AddModalityFlags(*command, flags->modality);
   command->add_option("paths", flags->paths, "Images, or folders without --identity")->required();
   command->callback([flags] {
     int code = RunEnrol(*flags);

@@ -20,6 +20,8 @@
 #include <optional>
 #include <set>
 
+#include <opencv2/imgproc.hpp>
+
 #include "cli/cli_common.h"
 #include "cli/labelled_folder.h"
 #include "core/file_io.h"
@@ -27,6 +29,8 @@
 #include "eval/manifest.h"
 #include "eval/metrics.h"
 #include "eval/report.h"
+#include "finger/contactless_simulation.h"
+#include "imaging/image_decoder.h"
 
 namespace abis::cli {
 namespace {
@@ -36,7 +40,12 @@ struct EvalFlags {
   std::string folder;         // Labelled folder, or a manifest when it ends in ".csv".
   std::string manifest_path;  // --manifest.
   std::string modality = "face";
+  double ppi = 0;  // Finger: resolution of every image; 0 = from the FVC table.
+  // Finger: probes become SIMULATED contactless photos of themselves, searched
+  // against contact enrolments (docs/evaluation.md).
+  bool simulate_contactless = false;
   std::string json_path;
+  std::string scores_path;  // --scores: every 1:1 comparison as CSV.
   std::string report_path;
   std::string model_card_path;
   int bootstrap_resamples = 200;
@@ -46,13 +55,25 @@ struct Sample {
   LabelledImage image;
   std::string source;  // Identity prefix before the first '_' (data set).
   bool is_enrolment = false;
-  std::optional<Template> face_template;
+  std::optional<Template> face_template;  // The sample's template, of either modality.
   std::string failure;
 };
 
+// The data set an identity comes from: its name up to the last '_'
+// ("att_s01" -> "att", "fvc2002_db2_101" -> "fvc2002_db2").
 std::string SourceOf(const std::string& identity) {
-  std::size_t underscore = identity.find('_');
+  std::size_t underscore = identity.rfind('_');
   return underscore == std::string::npos ? identity : identity.substr(0, underscore);
+}
+
+// Scanner resolutions of the FVC databases as the competitions published
+// them (FVC2002 DB2: 569 ppi; FVC2004 DB3: 512 ppi; the others 500 ppi,
+// SFinGe's DB4 about 500). A print's resolution is never guessed otherwise.
+std::optional<double> FvcResolution(const std::string& source) {
+  if (source.rfind("fvc200", 0) != 0) return std::nullopt;
+  if (source == "fvc2002_db2") return 569.0;
+  if (source == "fvc2004_db3") return 512.0;
+  return 500.0;
 }
 
 // "0.001", "0.00001": FMR keys in the JSON contract, never "1e-05".
@@ -63,6 +84,31 @@ std::string RateKey(double rate) {
   while (!key.empty() && key.back() == '0') key.pop_back();
   if (!key.empty() && key.back() == '.') key.pop_back();
   return key;
+}
+
+// RFC 4180 quoting when a field needs it.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+// A SIMULATED contactless phone photo (PNG) of a contact print, seeded by
+// the sample's index so runs repeat exactly. The print is first brought to
+// 500 ppi, the resolution the simulator expects.
+Result<std::vector<std::uint8_t>> SimulatedContactlessProbe(const std::vector<std::uint8_t>& print,
+                                                            double ppi, std::size_t seed) {
+  ABIS_ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(print));
+  cv::Mat gray;
+  cv::cvtColor(decoded.bgr, gray, cv::COLOR_BGR2GRAY);
+  if (ppi != 500) cv::resize(gray, gray, cv::Size(), 500 / ppi, 500 / ppi, cv::INTER_AREA);
+  ABIS_ASSIGN_OR_RETURN(finger::SimulatedContactlessPhoto photo,
+                        finger::SimulateContactlessPhoto(gray, 1000 + seed));
+  return imaging::EncodePng(photo.bgr);
 }
 
 struct Headline {
@@ -76,10 +122,20 @@ struct Headline {
   eval::SearchSet searches;
 };
 
+// One 1:1 comparison, for the score file.
+struct PairScore {
+  const Sample* a;
+  const Sample* b;
+  double score;
+};
+
 // Builds every figure for the samples `include` accepts; the gallery is
-// always every enrolment (searches run against the whole gallery).
+// always every enrolment (searches run against the whole gallery). `pairs`,
+// when given, receives every 1:1 comparison.
 Result<Headline> Measure(const Engine& engine, const std::vector<Sample>& samples,
-                         const std::function<bool(const Sample&)>& include) {
+                         const std::function<bool(const Sample&)>& include,
+                         std::vector<PairScore>* pairs = nullptr,
+                         bool enrolment_probe_pairs_only = false) {
   Headline headline;
   std::set<std::string> identities;
   std::vector<const Sample*> gallery;
@@ -104,8 +160,12 @@ Result<Headline> Measure(const Engine& engine, const std::vector<Sample>& sample
   }
   for (std::size_t i = 0; i < extracted.size(); ++i) {
     for (std::size_t j = i + 1; j < extracted.size(); ++j) {
+      if (enrolment_probe_pairs_only && extracted[i]->is_enrolment == extracted[j]->is_enrolment) {
+        continue;
+      }
       ABIS_ASSIGN_OR_RETURN(double score, engine.CompareTemplates(*extracted[i]->face_template,
                                                                   *extracted[j]->face_template));
+      if (pairs != nullptr) pairs->push_back({extracted[i], extracted[j], score});
       const std::string& a = extracted[i]->image.identity;
       const std::string& b = extracted[j]->image.identity;
       if (a == b) {
@@ -250,7 +310,7 @@ std::optional<double> JsonRate(const nlohmann::json& value) {
 // What the card says about the data and the model beyond the numbers.
 // `sources` are the identity prefixes (data sets of origin).
 std::vector<std::string> KnownLimits(bool has_demographic_labels, std::int64_t impostor_pairs,
-                                     const std::set<std::string>& sources) {
+                                     const std::set<std::string>& sources, Modality modality) {
   std::vector<std::string> limits = {
       "FMR below about 3/" + std::to_string(impostor_pairs) +
           " (rule of three) is not measured; above the highest impostor score the card only "
@@ -258,13 +318,31 @@ std::vector<std::string> KnownLimits(bool has_demographic_labels, std::int64_t i
           "pairs.",
       "Impostor pairs share subjects and are not independent; the calibrated FMR and the "
       "expected false candidates (gallery identities x FMR) assume independence.",
-      "The face model (dlib ResNet, ported by face-api.js) was trained on about 3M web-scraped "
-      "faces (FaceScrub, VGG-Face) without consent records; see docs/models.md.",
       "FMR is measured per comparison of two single images; a gallery identity with several "
       "references is compared by its best score, which has a higher FMR.",
   };
+  if (modality == Modality::kFinger) {
+    limits.push_back(
+        "Fingerprint extraction and matching are our own hand-designed algorithms (no trained "
+        "model); the FVC 2002/2004 sets here hold 5 fingers x 8 impressions per database, so "
+        "the impostor tail is thin and the per-database figures have wide intervals.");
+    limits.push_back(
+        "Contact prints from optical/capacitive/thermal scanners and SFinGe-synthetic DB4s; "
+        "contactless photos and latent prints are not measured by this card.");
+  } else {
+    limits.push_back(
+        "The face model (dlib ResNet, ported by face-api.js) was trained on about 3M web-scraped "
+        "faces (FaceScrub, VGG-Face) without consent records; see docs/models.md.");
+  }
   const std::set<std::string> shared_faces = {"att", "bbt", "yale"};
-  if (std::includes(shared_faces.begin(), shared_faces.end(), sources.begin(), sources.end())) {
+  std::set<std::string> fvc_sources;
+  for (const std::string& source : sources) {
+    if (FvcResolution(source)) fvc_sources.insert(source);
+  }
+  if (fvc_sources == sources) {
+    // Described above.
+  } else if (std::includes(shared_faces.begin(), shared_faces.end(), sources.begin(),
+                           sources.end())) {
     limits.push_back(
         "Small development set of grey-scale, mostly frontal, cooperative captures (AT&T/ORL "
         "1992-94, Yale 1997, TV stills): not representative of surveillance, colour, ageing or "
@@ -287,9 +365,11 @@ std::vector<std::string> KnownLimits(bool has_demographic_labels, std::int64_t i
 int RunEval(const EvalFlags& flags) {
   auto modality = ParseModality(flags.modality);
   if (!modality.ok()) return ReportError(flags.global, modality.status());
-  if (*modality != Modality::kFace) {
+  const bool finger = *modality == Modality::kFinger;
+  if (!finger && (flags.ppi != 0 || flags.simulate_contactless)) {
     return ReportError(flags.global,
-                       UnimplementedError("evaluation of modality 'finger' is not available yet"));
+                       InvalidArgumentError("--ppi and --simulate-contactless apply to --modality "
+                                            "finger"));
   }
   std::string manifest_path = flags.manifest_path;
   if (manifest_path.empty() && EndsWithCsv(flags.folder)) manifest_path = flags.folder;
@@ -323,13 +403,37 @@ int RunEval(const EvalFlags& flags) {
     Sample sample{(*listed)[i], SourceOf((*listed)[i].identity), false, std::nullopt, ""};
     sample.is_enrolment = seen.insert(sample.image.identity).second;
     auto bytes = ReadCapture(sample.image.path);
-    // Face 0 is the most face-like detection; evaluation photos hold one subject.
-    auto extraction = bytes.ok() ? (*engine)->ExtractFace(*bytes, 0, sample.is_enrolment)
-                                 : Result<FaceExtraction>(bytes.status());
-    if (extraction.ok()) {
-      sample.face_template = std::move(extraction->face_template);
+    Result<Template> extracted = bytes.status();
+    if (bytes.ok() && finger) {
+      FingerCapture capture;
+      capture.ppi = flags.ppi;
+      if (capture.ppi == 0) capture.ppi = FvcResolution(sample.source).value_or(0);
+      if (capture.ppi == 0) {
+        return ReportError(flags.global,
+                           InvalidArgumentError("resolution of " + sample.image.relative_path +
+                                                " unknown: give --ppi"));
+      }
+      if (flags.simulate_contactless && !sample.is_enrolment) {
+        bytes = SimulatedContactlessProbe(*bytes, capture.ppi, i);
+        capture.contactless = true;
+      }
+      if (!bytes.ok()) {
+        extracted = bytes.status();
+      } else {
+        auto extraction = (*engine)->ExtractFinger(*bytes, capture, sample.is_enrolment);
+        extracted = extraction.ok() ? Result<Template>(std::move(extraction->finger_template))
+                                    : Result<Template>(extraction.status());
+      }
+    } else if (bytes.ok()) {
+      // Face 0 is the most face-like detection; evaluation photos hold one subject.
+      auto extraction = (*engine)->ExtractFace(*bytes, 0, sample.is_enrolment);
+      extracted = extraction.ok() ? Result<Template>(std::move(extraction->face_template))
+                                  : Result<Template>(extraction.status());
+    }
+    if (extracted.ok()) {
+      sample.face_template = std::move(*extracted);
     } else {
-      sample.failure = extraction.status().ToString();
+      sample.failure = extracted.status().ToString();
     }
     samples.push_back(std::move(sample));
     ShowProgress(i + 1, listed->size(), "extracting templates");
@@ -338,7 +442,12 @@ int RunEval(const EvalFlags& flags) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   const std::vector<double> fmrs = {1e-2, 1e-3, 1e-4, 1e-5, 1e-6};
-  auto all = Measure(**engine, samples, [](const Sample&) { return true; });
+  std::vector<PairScore> pairs;
+  // Simulated contactless probes are compared with contact enrolments only.
+  const bool cross_only = flags.simulate_contactless;
+  auto all = Measure(
+      **engine, samples, [](const Sample&) { return true; },
+      flags.scores_path.empty() ? nullptr : &pairs, cross_only);
   if (!all.ok()) return ReportError(flags.global, all.status());
   std::optional<eval::VerificationResult> verification;
   std::optional<eval::IdentificationResult> identification;
@@ -346,14 +455,24 @@ int RunEval(const EvalFlags& flags) {
   if (!summary.ok()) return ReportError(flags.global, summary.status());
 
   nlohmann::json document = *summary;
+  const AlgorithmInfo& algorithm_info =
+      finger ? (*engine)->finger_algorithm() : (*engine)->face_algorithm();
   document["modality"] = flags.modality;
   document["dataset"] = dataset_name;
-  document["algorithm"] = ToJson((*engine)->face_algorithm());
+  document["algorithm"] = ToJson(algorithm_info);
   document["protocol"] =
       "first image per identity enrolled (enrolment gate), others are probes (probe gate); 1:1 "
       "over all pairs of extracted templates; 1:N mated searches against all enrolments, "
       "non-mated searches with the probe's own identity left out";
   document["extraction_seconds_per_image"] = extraction_seconds / samples.size();
+  if (flags.simulate_contactless) {
+    document["simulated_contactless_probes"] = true;
+    document["protocol"] =
+        "SIMULATED contactless: every probe is a synthetic phone photo made from its contact "
+        "print (polarity, blur, uneven light, scale 1.5-3x, perspective, finger mask; seeded), "
+        "extracted through the contactless path; enrolments are the contact prints. 1:1 over "
+        "enrolment x probe pairs only; 1:N as for contact";
+  }
   nlohmann::json failures = nlohmann::json::array();
   for (const Sample& s : samples) {
     if (!s.failure.empty()) {
@@ -379,8 +498,9 @@ int RunEval(const EvalFlags& flags) {
   for (const Sample& s : samples) sources.insert(s.source);
   if (sources.size() > 1) {
     for (const std::string& source : sources) {
-      auto part =
-          Measure(**engine, samples, [&source](const Sample& s) { return s.source == source; });
+      auto part = Measure(
+          **engine, samples, [&source](const Sample& s) { return s.source == source; }, nullptr,
+          cross_only);
       if (!part.ok()) return ReportError(flags.global, part.status());
       auto part_summary = Summarise(*part, fmrs, nullptr, nullptr, 0);
       if (!part_summary.ok()) return ReportError(flags.global, part_summary.status());
@@ -410,8 +530,8 @@ int RunEval(const EvalFlags& flags) {
     report.demographics = *first;
   }
   report.title = "abis evaluation: " + dataset_name;
-  report.algorithm = (*engine)->face_algorithm().algorithm + " (model " +
-                     (*engine)->face_algorithm().model_digest.substr(0, 16) + ")";
+  report.algorithm =
+      algorithm_info.algorithm + " (model " + algorithm_info.model_digest.substr(0, 16) + ")";
   report.dataset = dataset_name + ": " + std::to_string(all->identities) + " identities, " +
                    std::to_string(all->images) + " images";
   report.verification = verification;
@@ -428,6 +548,20 @@ int RunEval(const EvalFlags& flags) {
     Status written = WriteFileAtomically(flags.json_path, document.dump(2) + "\n");
     if (!written.ok()) return ReportError(flags.global, written);
   }
+  if (!flags.scores_path.empty()) {
+    // docs/evaluation.md "Score file": one row per comparison, in the order
+    // made; files are as listed (relative to the folder or manifest).
+    std::string csv = "file_a,identity_a,file_b,identity_b,genuine,score\n";
+    char score[40];
+    for (const PairScore& pair : pairs) {
+      std::snprintf(score, sizeof score, "%.9g", pair.score);
+      csv += CsvField(pair.a->image.relative_path) + "," + CsvField(pair.a->image.identity) + "," +
+             CsvField(pair.b->image.relative_path) + "," + CsvField(pair.b->image.identity) + "," +
+             (pair.a->image.identity == pair.b->image.identity ? "1" : "0") + "," + score + "\n";
+    }
+    Status written = WriteFileAtomically(flags.scores_path, csv);
+    if (!written.ok()) return ReportError(flags.global, written);
+  }
   if (!flags.report_path.empty()) {
     Status written = eval::WriteHtmlReport(report, flags.report_path);
     if (!written.ok()) return ReportError(flags.global, written);
@@ -439,7 +573,7 @@ int RunEval(const EvalFlags& flags) {
     }
     auto calibration = eval::FmrCalibration::Fit(all->scores.impostor);
     if (!calibration.ok()) return ReportError(flags.global, calibration.status());
-    const AlgorithmInfo& algorithm = (*engine)->face_algorithm();
+    const AlgorithmInfo& algorithm = algorithm_info;
     eval::ModelCard card;
     card.modality = flags.modality;
     card.algorithm = algorithm.algorithm;
@@ -475,7 +609,7 @@ int RunEval(const EvalFlags& flags) {
     }
     card.calibration = std::move(*calibration);
     card.known_limits = KnownLimits(manifest && !manifest->demographic_columns.empty(),
-                                    card.dataset.impostor_pairs, sources);
+                                    card.dataset.impostor_pairs, sources, *modality);
     Status written = eval::WriteModelCard(card, flags.model_card_path);
     if (!written.ok()) return ReportError(flags.global, written);
   }
@@ -485,7 +619,7 @@ int RunEval(const EvalFlags& flags) {
   }
   std::printf("%s: %lld identities, %lld images, %s\n", dataset_name.c_str(),
               static_cast<long long>(all->identities), static_cast<long long>(all->images),
-              (*engine)->face_algorithm().algorithm.c_str());
+              algorithm_info.algorithm.c_str());
   auto print_row = [&](const std::string& name, const nlohmann::json& s) {
     std::printf("%-8s FTE %-8s FTA %-8s rank-1 %-8s EER %-8s FNMR@1e-2 %-8s FNMR@1e-3 %s\n",
                 name.c_str(), Percent(s["fte"]).c_str(), Percent(s["fta"]).c_str(),
@@ -495,6 +629,17 @@ int RunEval(const EvalFlags& flags) {
   };
   print_row("all", document);
   for (const auto& [source, s] : per_source) print_row(source, s);
+  if (per_source.size() > 1) {
+    double eer_sum = 0;
+    int eer_count = 0;
+    for (const auto& [source, s] : per_source) {
+      if (!s["eer"].is_null()) {
+        eer_sum += s["eer"].get<double>();
+        ++eer_count;
+      }
+    }
+    if (eer_count > 0) std::printf("mean per-source EER %.2f%%\n", 100.0 * eer_sum / eer_count);
+  }
   std::printf("genuine pairs %zu, impostor pairs %zu, %.1f ms per image\n",
               all->scores.genuine.size(), all->scores.impostor.size(),
               1000.0 * extraction_seconds / samples.size());
@@ -523,8 +668,15 @@ void RegisterEvalCommand(CLI::App& app) {
   command->add_option("--model-card", flags->model_card_path,
                       "Write the model card (metrics + score->FMR calibration) to this file");
   command->add_option("--modality", flags->modality, "face | finger")->capture_default_str();
+  command->add_option("--ppi", flags->ppi,
+                      "Finger: resolution of every image (default: the FVC databases' own)");
+  command->add_flag("--simulate-contactless", flags->simulate_contactless,
+                    "Finger: probes become SIMULATED contactless photos, searched against the "
+                    "contact enrolments");
   command->add_option("--json", flags->json_path, "Write the JSON results to this file");
   command->add_option("--report", flags->report_path, "Write a self-contained HTML report");
+  command->add_option("--scores", flags->scores_path,
+                      "Write every 1:1 comparison (the score matrix) as CSV to this file");
   command
       ->add_option("--bootstrap", flags->bootstrap_resamples,
                    "Bootstrap resamples for confidence intervals (0 = none)")

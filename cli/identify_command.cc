@@ -13,7 +13,7 @@ struct IdentifyFlags {
   GlobalFlags global;
   std::string gallery;
   std::string image_path;
-  std::string modality = "face";
+  ModalityFlags modality;
   int max_candidates = 20;
   double min_score = 0.0;
   int face_index = -1;
@@ -33,14 +33,20 @@ void PrintFaces(const std::vector<ProbeFace>& faces) {
 }
 
 int RunIdentify(const IdentifyFlags& flags) {
-  auto modality = ParseModality(flags.modality);
+  auto modality = ParseModalityFlags(flags.modality);
   if (!modality.ok()) return ReportError(flags.global, modality.status());
   auto image = ReadCapture(flags.image_path);
   if (!image.ok()) return ReportError(flags.global, image.status());
   auto engine = OpenEngine(flags.global);
   if (!engine.ok()) return ReportError(flags.global, engine.status());
-  IdentificationRequest request{flags.gallery,        std::move(*image), *modality,
-                                flags.max_candidates, flags.min_score,   flags.face_index};
+  IdentificationRequest request;
+  request.gallery = flags.gallery;
+  request.image = std::move(*image);
+  request.modality = modality->modality;
+  request.finger = modality->finger;
+  request.max_candidates = flags.max_candidates;
+  request.min_score = flags.min_score;
+  request.face_index = flags.face_index;
   auto result = (*engine)->Identify(request);
   if (!result.ok()) return ReportError(flags.global, result.status());
 
@@ -49,16 +55,23 @@ int RunIdentify(const IdentifyFlags& flags) {
     PrintJson(document);
     return 0;
   }
-  if (result->searched_face < 0) {
+  if (result->finger) {
+    std::cout << "probe finger (position " << result->finger->position << ", "
+              << result->finger->minutiae << " minutiae, quality "
+              << static_cast<int>(result->finger->quality) << ") searched in gallery "
+              << flags.gallery << " (" << result->gallery_identities << " identities, "
+              << result->gallery_references << " finger references)\n";
+  } else if (result->searched_face < 0) {
     std::cout << result->faces.size()
               << " faces found; choose one with --face N and search again:\n";
     PrintFaces(result->faces);
     return 0;
+  } else {
+    std::cout << "probe face " << result->searched_face << " (quality "
+              << static_cast<int>(result->faces[result->searched_face].quality.score)
+              << ") searched in gallery " << flags.gallery << " (" << result->gallery_identities
+              << " identities, " << result->gallery_references << " references)\n";
   }
-  std::cout << "probe face " << result->searched_face << " (quality "
-            << static_cast<int>(result->faces[result->searched_face].quality.score)
-            << ") searched in gallery " << flags.gallery << " (" << result->gallery_identities
-            << " identities, " << result->gallery_references << " references)\n";
   std::printf("%4s  %-32s %8s %9s %10s %10s %12s\n", "rank", "identity", "score", "distance",
               "reference", "FMR", "exp. false");
   for (const Candidate& c : result->candidates) {
@@ -99,9 +112,8 @@ void RegisterIdentifyCommand(CLI::App& app) {
   command->add_option("--min-score", flags->min_score, "Drop candidates below this score")
       ->capture_default_str();
   command->add_option("--face", flags->face_index, "Face to search when the photo has several");
-  command->add_option("--modality", flags->modality, "face (finger: not yet available)")
-      ->capture_default_str();
-  command->add_option("image", flags->image_path, "Probe photo")->required();
+  AddModalityFlags(*command, flags->modality);
+  command->add_option("image", flags->image_path, "Probe photo or fingerprint image")->required();
   command->callback([flags] {
     int code = RunIdentify(*flags);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -5,6 +5,10 @@
 
 #include "cli/cli_common.h"
 
+namespace abis::cli {
+void RegisterBenchCommand(CLI::App& app);  // cli/bench_command.cc
+}  // namespace abis::cli
+
 int main(int argc, char** argv) {
   CLI::App app{"abis: accountable biometric identification (candidate lists, never bare matches)"};
   app.require_subcommand(1);
@@ -18,6 +22,7 @@ int main(int argc, char** argv) {
   abis::cli::RegisterEvalCommand(app);
   abis::cli::RegisterAuditCommand(app);
   abis::cli::RegisterServeCommand(app);
+  abis::cli::RegisterBenchCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -1,5 +1,7 @@
 // abis serve: the HTTP/JSON API (docs/http_api.md) on one data folder.
-// Plain HTTP on loopback addresses only until TLS lands.
+//   abis serve --data DIR --listen HOST:PORT [--tls-cert F --tls-key F --client-ca F]
+// Plain HTTP on loopback addresses only; any other address gets HTTPS,
+// with a self-signed certificate made in DIR/tls/ when none is given.
 
 #include <atomic>
 #include <cerrno>
@@ -32,6 +34,12 @@ struct ServeFlags {
   double rate_limit = 600;
   int engine_wait_s = 30;
   bool quiet = false;
+  bool tls = false;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  bool require_client_cert = false;
+  std::uint64_t audit_checkpoint_every = 1;
 };
 
 int RunServe(const ServeFlags& flags) {
@@ -49,6 +57,12 @@ int RunServe(const ServeFlags& flags) {
   options.rate_limit_per_minute = flags.rate_limit;
   options.engine_wait_ms = flags.engine_wait_s * 1000;
   options.access_log = !flags.quiet;
+  options.tls_cert_path = flags.tls_cert;
+  options.tls_key_path = flags.tls_key;
+  options.client_ca_path = flags.client_ca;
+  options.require_client_cert = flags.require_client_cert;
+  options.tls = flags.tls || !server::IsLoopbackHost(options.host);
+  options.audit_checkpoint_interval = flags.audit_checkpoint_every;
 
   // SIGINT/SIGTERM write to a pipe (async-signal-safe); a waiting thread
   // reads it and stops the server. Library threads (OpenBLAS) exist before
@@ -65,12 +79,18 @@ int RunServe(const ServeFlags& flags) {
   if (!port.ok()) return ReportError(flags.global, port.status());
   std::string host =
       options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  std::cout << "abis serve: listening on http://" << host << ":" << *port << "/ (data "
+  const char* scheme = (*server)->tls() ? "https" : "http";
+  std::cout << "abis serve: listening on " << scheme << "://" << host << ":" << *port << "/ (data "
             << options.data_dir << "); API description at /v1/openapi.json\n";
+  if ((*server)->tls()) {
+    std::cout << "abis serve: TLS certificate " << (*server)->tls_certificate_path()
+              << "; client certificates checked against " << (*server)->client_ca_path() << "\n";
+  }
   if (!(*server)->bootstrap_token_path().empty()) {
-    std::cout << "abis serve: first start: one-time admin token written to "
-              << (*server)->bootstrap_token_path()
-              << " (mode 0600); it is revoked once it has created an admin principal\n";
+    std::cout << "abis serve: first start: one-time admin bootstrap token (also in "
+              << (*server)->bootstrap_token_path() << ", mode 0600):\n"
+              << "  " << (*server)->bootstrap_token() << "\n"
+              << "abis serve: it is revoked once it has created an admin principal\n";
   }
   std::cout << std::flush;
 
@@ -106,7 +126,23 @@ void RegisterServeCommand(CLI::App& app) {
       ->add_option("--data", flags->data_dir,
                    "Data folder: abis.db, principals.db, bootstrap-token")
       ->required();
-  command->add_option("--listen", flags->listen, "HOST:PORT (loopback only until TLS lands)")
+  command
+      ->add_option("--listen", flags->listen,
+                   "HOST:PORT; plain HTTP on loopback only, HTTPS on any other address")
+      ->capture_default_str();
+  command->add_flag("--tls", flags->tls, "HTTPS on loopback too (self-signed unless --tls-cert)");
+  command->add_option("--tls-cert", flags->tls_cert,
+                      "Server certificate chain (PEM); implies HTTPS");
+  command->add_option("--tls-key", flags->tls_key, "Private key of --tls-cert (PEM)");
+  command->add_option("--client-ca", flags->client_ca,
+                      "CA of client certificates (PEM); makes them mandatory (default: the "
+                      "server's device CA, optional)");
+  command->add_flag("--require-client-cert", flags->require_client_cert,
+                    "Refuse clients without a certificate from the device CA");
+  command
+      ->add_option("--audit-checkpoint-every", flags->audit_checkpoint_every,
+                   "Sign an audit checkpoint every N events (1: every event is sealed before "
+                   "its response; otherwise also every 10 s and at shutdown)")
       ->capture_default_str();
   command->add_option("--max-body-mib", flags->max_body_mib, "Largest request body, MiB")
       ->capture_default_str();

@@ -16,6 +16,7 @@ struct VerifyFlags {
   std::string identity;
   std::string image_path;
   int face_index = -1;
+  ModalityFlags modality;
 };
 
 struct CompareFlags {
@@ -25,16 +26,26 @@ struct CompareFlags {
 };
 
 int RunVerify(const VerifyFlags& flags) {
+  auto modality = ParseModalityFlags(flags.modality);
+  if (!modality.ok()) return ReportError(flags.global, modality.status());
   auto image = ReadCapture(flags.image_path);
   if (!image.ok()) return ReportError(flags.global, image.status());
   auto engine = OpenEngine(flags.global);
   if (!engine.ok()) return ReportError(flags.global, engine.status());
-  auto result =
-      (*engine)->Verify({flags.gallery, flags.identity, std::move(*image), flags.face_index});
+  VerificationRequest request;
+  request.gallery = flags.gallery;
+  request.identity = flags.identity;
+  request.image = std::move(*image);
+  request.face_index = flags.face_index;
+  request.modality = modality->modality;
+  request.finger = modality->finger;
+  auto result = (*engine)->Verify(request);
   if (!result.ok()) return ReportError(flags.global, result.status());
+  const AlgorithmInfo& algorithm = modality->modality == Modality::kFinger
+                                       ? (*engine)->finger_algorithm()
+                                       : (*engine)->face_algorithm();
   if (flags.global.json) {
-    PrintJson(
-        VerificationToJson(flags.gallery, flags.identity, *result, (*engine)->face_algorithm()));
+    PrintJson(VerificationToJson(flags.gallery, flags.identity, *result, algorithm));
     return 0;
   }
   std::printf("verification of %s against %s/%s: score %.4f (distance %.4f), threshold %.4f: %s\n",
@@ -82,7 +93,8 @@ void RegisterVerifyCommand(CLI::App& app) {
   command->add_option("--gallery,-g", flags->gallery, "Gallery of the identity")->required();
   command->add_option("--identity,-i", flags->identity, "Claimed identity")->required();
   command->add_option("--face", flags->face_index, "Face to use when the photo has several");
-  command->add_option("image", flags->image_path, "Probe photo")->required();
+  AddModalityFlags(*command, flags->modality);
+  command->add_option("image", flags->image_path, "Probe photo or fingerprint image")->required();
   command->callback([flags] {
     int code = RunVerify(*flags);
     if (code != 0) throw CLI::RuntimeError(code);

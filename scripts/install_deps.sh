@@ -6,8 +6,10 @@ packages=(
   build-essential cmake ninja-build pkg-config git openssl ca-certificates
   libdlib-dev libdlib-data libopenblas-dev libjpeg-dev libpng-dev
   libopencv-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libsodium-dev
-  libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcpp-httplib-dev libssl-dev curl wrk libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-sklearn python3-numpy
+  libfaiss-dev  # bench/search_vs_faiss: the optional FAISS peer benchmark
+  chromium  # tests/browser: the web app in headless chromium
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 

@@ -12,4 +12,11 @@ build_dir=build
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export OPENBLAS_NUM_THREADS=1
+# The browser tests (label browser) drive chromium with playwright-core,
+# locked in tests/browser/package-lock.json; without node/npm or chromium
+# they report themselves skipped.
+if command -v npm >/dev/null 2>&1 && [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts >/dev/null ||
+    echo "test.sh: npm ci --prefix tests/browser failed; the browser tests will skip" >&2
+fi
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 900

@@ -4,18 +4,23 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <regex>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "governance/governance_json.h"
+#include "server/audit_trail.h"
 #include "server/json_codec.h"
 #include "server/routes/routes.h"
 #include "server/status_to_http.h"
+#include "server/tls.h"
 
 namespace abis::server {
 namespace {
@@ -77,6 +82,18 @@ void SendError(httplib::Response& response, const Status& status, nlohmann::json
   SendJson(response, code, ErrorBody(status, std::move(details)));
 }
 
+// The one answer when an audit event cannot be made durable: nothing the
+// operation produced leaves the server.
+void SendAuditUnavailable(httplib::Response& response, const Status& cause) {
+  std::cerr << "abis serve: request " << t_request_id << ": audit log: " << cause.ToString()
+            << "\n";
+  response.set_header("Retry-After", "30");
+  SendError(response,
+            UnavailableError("the audit log cannot record this request; the operation was "
+                             "refused"),
+            {{"reason", "audit_unavailable"}}, 503);
+}
+
 Status WriteSecretFile(const std::string& path, const std::string& contents) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return UnavailableError("cannot write " + path);
@@ -98,6 +115,22 @@ Status ServerContext::WithEngine(const std::function<Status(Engine&)>& fn, int w
     return UnavailableError("the engine is busy; retry later");
   }
   return fn(*engine_);
+}
+
+ServerContext::~ServerContext() = default;
+
+void ServerContext::set_device_ca(std::unique_ptr<DeviceCa> ca) { device_ca_ = std::move(ca); }
+
+void ServerContext::set_governance(std::unique_ptr<governance::AuditSink> sink,
+                                   std::unique_ptr<governance::Governance> governance) {
+  governance_sink_ = std::move(sink);
+  governance_ = std::move(governance);
+}
+
+Status ServerContext::RecordIntent(const RequestContext& request) {
+  auto receipt = audit_->Append(MakeAuditEvent(request, "started"));
+  if (!receipt.ok()) return UnavailableError("audit: " + receipt.status().message());
+  return Status::Ok();
 }
 
 Result<std::pair<std::string, int>> ParseListenAddress(const std::string& address) {
@@ -149,15 +182,25 @@ std::vector<Route> BuildRouteTable() {
   AddEnrolmentRoutes(routes);
   AddIdentificationRoutes(routes);
   AddVerificationRoutes(routes);
+  AddAuditRoutes(routes);
+  AddDeviceRoutes(routes);
+  AddAuthorityRoutes(routes);
+  AddReviewRoutes(routes);
+  AddOversightRoutes(routes);
   return routes;
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& options) {
-  if (!IsLoopbackHost(options.host)) {
+  const bool use_tls = options.tls || !options.tls_cert_path.empty() ||
+                       !options.client_ca_path.empty() || options.require_client_cert;
+  if (!use_tls && !IsLoopbackHost(options.host)) {
     return FailedPreconditionError(
-        "plain HTTP is served only on a loopback address (127.0.0.1, ::1, localhost) until TLS "
-        "is available; refusing to listen on " +
+        "plain HTTP is served only on a loopback address (127.0.0.1, ::1, localhost); use HTTPS "
+        "to listen on " +
         options.host);
+  }
+  if (options.tls_cert_path.empty() != options.tls_key_path.empty()) {
+    return InvalidArgumentError("--tls-cert and --tls-key go together");
   }
   if (options.data_dir.empty()) return InvalidArgumentError("a data folder is required");
   if (sodium_init() < 0) return InternalError("libsodium failed to initialise");
@@ -182,26 +225,138 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& opti
   engine_options.landmark_model_path = options.landmark_model_path;
   ABIS_ASSIGN_OR_RETURN(auto engine, Engine::Open(engine_options));
 
+  AuditLogOptions audit_options;
+  audit_options.checkpoint_interval = options.audit_checkpoint_interval;
+  if (options.audit_open_file) audit_options.open_file = options.audit_open_file;
+  ABIS_ASSIGN_OR_RETURN(auto audit, AuditLog::Open(dir.string(), audit_options));
+  // Events acknowledged after the last checkpoint of a previous run that
+  // died (checkpoint interval > 1) are sealed before anything new happens.
+  ABIS_RETURN_IF_ERROR(audit->WriteCheckpoint().status());
+
+  ABIS_ASSIGN_OR_RETURN(auto device_ca, DeviceCa::Open(dir.string()));
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->options_ = options;
+  server->tls_ = use_tls;
+  if (use_tls && options.tls_cert_path.empty()) {
+    ABIS_ASSIGN_OR_RETURN(ServerCertificatePaths paths,
+                          EnsureSelfSignedServerCertificate(dir.string(), options.host));
+    server->options_.tls_cert_path = paths.cert_path;
+    server->options_.tls_key_path = paths.key_path;
+  }
+  if (use_tls && server->options_.client_ca_path.empty()) {
+    server->options_.client_ca_path = device_ca->certificate_path();
+  } else if (use_tls) {
+    server->options_.require_client_cert = true;  // The deployment's own PKI: mTLS for all.
+  }
+  AuditEvent start;
+  start.actor = "abis-serve";
+  start.action = "server.start";
+  start.result = "ok";
   ABIS_ASSIGN_OR_RETURN(auto bootstrap, principals->CreateBootstrapTokenIfEmpty());
   if (bootstrap.has_value()) {
     std::string path = (dir / "bootstrap-token").string();
     ABIS_RETURN_IF_ERROR(WriteSecretFile(path, *bootstrap + "\n"));
     server->bootstrap_token_path_ = path;
+    server->bootstrap_token_ = *bootstrap;
+    start.details = "first start: bootstrap admin token issued";
   }
-  server->context_ =
-      std::make_unique<ServerContext>(options, std::move(engine), std::move(principals));
+  ABIS_RETURN_IF_ERROR(audit->Append(start).status());
+  server->context_ = std::make_unique<ServerContext>(server->options_, std::move(engine),
+                                                     std::move(principals), std::move(audit));
+  server->context_->set_device_ca(std::move(device_ca));
+  // The accountability core writes to the same fail-closed audit log.
+  governance::GovernanceOptions governance_options = options.governance;
+  governance_options.data_dir = dir.string();
+  if (governance_options.legal_bases.empty()) governance_options.legal_bases = {kDefaultLegalBasis};
+  if (governance_options.model_card_json.empty()) {
+    // Disclosure packages carry the algorithm's published accuracy: the
+    // model card the engine calibrates with, when it has one.
+    std::string card_path;
+    (void)server->context_->WithEngine([&](Engine& engine) {
+      card_path = engine.face_algorithm().calibration_card;
+      return Status::Ok();
+    });
+    std::ifstream card(card_path);
+    if (!card_path.empty() && card) {
+      governance_options.model_card_json.assign(std::istreambuf_iterator<char>(card),
+                                                std::istreambuf_iterator<char>());
+    }
+  }
+  auto governance_sink =
+      std::make_unique<governance::AuditLogSink>(&server->context_->audit(), dir.string());
+  ABIS_ASSIGN_OR_RETURN(auto governance, governance::Governance::Open(std::move(governance_options),
+                                                                      governance_sink.get()));
+  server->context_->set_governance(std::move(governance_sink), std::move(governance));
   server->rate_limiter_ = std::make_unique<RateLimiter>(options.rate_limit_per_minute);
   server->routes_ = BuildRouteTable();
-  server->InstallHandlers();
+  ABIS_RETURN_IF_ERROR(server->InstallHandlers());
+  server->StartCheckpointTimer();
   return server;
 }
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+    stopping_ = true;
+  }
+  checkpoint_wake_.notify_all();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+  if (context_) {
+    AuditEvent stop;
+    stop.actor = "abis-serve";
+    stop.action = "server.stop";
+    stop.result = "ok";
+    (void)context_->audit().Append(stop);
+    Status closed = context_->audit().Close();  // Writes the final checkpoint.
+    if (!closed.ok()) std::cerr << "abis serve: audit log: " << closed.ToString() << "\n";
+  }
+}
 
-void HttpServer::InstallHandlers() {
-  http_ = std::make_unique<httplib::Server>();
+void HttpServer::StartCheckpointTimer() {
+  if (options_.audit_checkpoint_interval == 1 || options_.audit_checkpoint_seconds <= 0) return;
+  checkpoint_thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(checkpoint_mutex_);
+    while (!stopping_) {
+      checkpoint_wake_.wait_for(lock, std::chrono::seconds(options_.audit_checkpoint_seconds));
+      if (stopping_) break;
+      auto checkpoint = context_->audit().WriteCheckpoint();
+      if (!checkpoint.ok()) {
+        std::cerr << "abis serve: audit checkpoint: " << checkpoint.status().ToString() << "\n";
+      }
+    }
+  });
+}
+
+Status HttpServer::InstallHandlers() {
+  if (tls_) {
+    const ServerOptions& o = options_;
+    auto https = std::make_unique<httplib::SSLServer>([&o](SSL_CTX& ctx) {
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      if (SSL_CTX_use_certificate_chain_file(&ctx, o.tls_cert_path.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(&ctx, o.tls_key_path.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          SSL_CTX_check_private_key(&ctx) != 1 ||
+          SSL_CTX_load_verify_locations(&ctx, o.client_ca_path.c_str(), nullptr) != 1) {
+        return false;
+      }
+      SSL_CTX_set_client_CA_list(&ctx, SSL_load_client_CA_file(o.client_ca_path.c_str()));
+      // Client certificates are requested from every client and checked
+      // against the CA in the handshake; people with tokens may go without
+      // one unless certificates are required.
+      int mode = SSL_VERIFY_PEER;
+      if (o.require_client_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      SSL_CTX_set_verify(&ctx, mode, nullptr);
+      return true;
+    });
+    if (!https->is_valid()) {
+      return InvalidArgumentError(
+          "cannot use the TLS certificate, key or client CA (check --tls-cert, --tls-key, "
+          "--client-ca)");
+    }
+    http_ = std::move(https);
+  } else {
+    http_ = std::make_unique<httplib::Server>();
+  }
   httplib::Server& http = *http_;
   http.set_payload_max_length(options_.max_body_bytes);
   http.set_read_timeout(options_.read_timeout_s, 0);
@@ -259,6 +414,7 @@ void HttpServer::InstallHandlers() {
         }
       });
 
+  AddWebAppHandlers(http);
   for (const Route& route : routes_) {
     std::vector<std::string> names;
     std::string pattern = PathRegex(route.path, names);
@@ -276,12 +432,14 @@ void HttpServer::InstallHandlers() {
       http.Put(pattern, handler);
     }
   }
+  return Status::Ok();
 }
 
 void HttpServer::Handle(const Route& route, const httplib::Request& request,
                         httplib::Response& response) {
   t_route = route.path;
   RequestContext context{request, {}, {}, t_request_id};
+  context.action = route.action;
   {
     std::vector<std::string> names;
     PathRegex(route.path, names);
@@ -289,53 +447,118 @@ void HttpServer::Handle(const Route& route, const httplib::Request& request,
       context.path_params[names[i]] = request.matches[i + 1].str();
     }
   }
-  if (!route.is_public) {
-    static constexpr std::string_view kBearer = "Bearer ";
-    std::string header = request.get_header_value("Authorization");
-    if (header.empty()) {
-      response.set_header("WWW-Authenticate", "Bearer");
-      SendError(response, PermissionDeniedError("an API token is required (Authorization: Bearer)"),
-                {{"reason", "missing_token"}}, 401);
+  if (route.is_public) {
+    RunHandler(route, context, response);
+    return;
+  }
+  AuditLog& audit = context_->audit();
+  // A log in fail-closed state refuses everything before any work is done.
+  if (Status health = audit.health(); !health.ok()) {
+    SendAuditUnavailable(response, health);
+    return;
+  }
+  // Every refusal below is recorded first; if even that cannot be written
+  // the answer is 503.
+  auto refuse_unauthenticated = [&](const std::string& reason, const std::string& message) {
+    auto receipt =
+        audit.Append(MakeAuthFailureEvent(route.method, route.path, context.device, reason));
+    if (!receipt.ok()) {
+      SendAuditUnavailable(response, receipt.status());
       return;
     }
-    if (header.substr(0, kBearer.size()) != kBearer) {
-      response.set_header("WWW-Authenticate", "Bearer");
-      SendError(response, PermissionDeniedError("Authorization must be a Bearer token"),
-                {{"reason", "invalid_token"}}, 401);
-      return;
-    }
-    auto principal = context_->principals().Authenticate(header.substr(kBearer.size()));
-    if (!principal.ok()) {
-      if (principal.status().code() != StatusCode::kNotFound) {
-        SendError(response, principal.status());
+    response.set_header("WWW-Authenticate",
+                        reason == "missing_token" ? "Bearer" : "Bearer error=\"invalid_token\"");
+    SendError(response, PermissionDeniedError(message), {{"reason", reason}}, 401);
+  };
+  // A client certificate names a capture device; it is looked up on every
+  // request, so a revoked device is refused from its next request on.
+  std::optional<Principal> device_principal;
+  bool unknown_certificate = false;
+  if (tls_) {
+    std::string fingerprint = PeerCertificateFingerprint(request.ssl);
+    if (!fingerprint.empty()) {
+      auto device = context_->principals().FindDevice(fingerprint);
+      if (device.ok()) {
+        context.device = device->name;
+        if (!device->revoked_at.empty()) {
+          refuse_unauthenticated("device_revoked", "this device's certificate has been revoked");
+          return;
+        }
+        device_principal = device->principal;
+      } else if (device.status().code() == StatusCode::kNotFound) {
+        unknown_certificate = true;
+      } else {
+        SendError(response, device.status());
         return;
       }
-      response.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-      SendError(response, PermissionDeniedError("the API token is unknown or revoked"),
-                {{"reason", "invalid_token"}}, 401);
-      return;
-    }
-    context.principal = std::move(*principal);
-    t_principal = context.principal.name;
-    bool allowed = false;
-    for (Role role : route.roles) allowed = allowed || role == context.principal.role;
-    if (!allowed) {
-      nlohmann::json roles = nlohmann::json::array();
-      for (Role role : route.roles) roles.push_back(std::string(RoleName(role)));
-      SendError(response,
-                PermissionDeniedError("role " + std::string(RoleName(context.principal.role)) +
-                                      " may not call " + route.method + " " + route.path),
-                {{"reason", "role"}, {"allowed_roles", roles}}, 403);
-      return;
-    }
-    int retry_after_s = 0;
-    if (!rate_limiter_->Allow(context.principal.id, retry_after_s)) {
-      response.set_header("Retry-After", std::to_string(retry_after_s));
-      SendError(response, ResourceExhaustedError("request rate limit exceeded for this principal"),
-                {{"reason", "rate_limit"}, {"retry_after_s", retry_after_s}});
+    } else if (options_.require_client_cert) {
+      refuse_unauthenticated("missing_client_certificate", "a client certificate is required");
       return;
     }
   }
+  static constexpr std::string_view kBearer = "Bearer ";
+  std::string header = request.get_header_value("Authorization");
+  // Without a token a registered device acts as its own principal.
+  if (header.empty() && unknown_certificate) {
+    refuse_unauthenticated("unknown_device",
+                           "the client certificate is not registered as a device");
+    return;
+  } else if (header.empty() && !device_principal.has_value()) {
+    refuse_unauthenticated("missing_token", "an API token is required (Authorization: Bearer)");
+    return;
+  }
+  if (!header.empty() && header.substr(0, kBearer.size()) != kBearer) {
+    refuse_unauthenticated("invalid_token", "Authorization must be a Bearer token");
+    return;
+  }
+  auto principal = header.empty()
+                       ? Result<Principal>(*device_principal)
+                       : context_->principals().Authenticate(header.substr(kBearer.size()));
+  if (!principal.ok()) {
+    if (principal.status().code() != StatusCode::kNotFound) {
+      SendError(response, principal.status());
+      return;
+    }
+    refuse_unauthenticated("invalid_token", "the API token is unknown or revoked");
+    return;
+  }
+  context.principal = std::move(*principal);
+  t_principal = context.principal.name;
+  bool allowed = false;
+  for (Role role : route.roles) allowed = allowed || role == context.principal.role;
+  if (!allowed) {
+    context.audit.details = "role " + std::string(RoleName(context.principal.role));
+    auto receipt = audit.Append(MakeAuditEvent(context, "permission_denied"));
+    if (!receipt.ok()) {
+      SendAuditUnavailable(response, receipt.status());
+      return;
+    }
+    nlohmann::json roles = nlohmann::json::array();
+    for (Role role : route.roles) roles.push_back(std::string(RoleName(role)));
+    SendError(response,
+              PermissionDeniedError("role " + std::string(RoleName(context.principal.role)) +
+                                    " may not call " + route.method + " " + route.path),
+              {{"reason", "role"}, {"allowed_roles", roles}}, 403);
+    return;
+  }
+  int retry_after_s = 0;
+  if (!rate_limiter_->Allow(context.principal.id, retry_after_s)) {
+    context.audit.details = "rate limit";
+    auto receipt = audit.Append(MakeAuditEvent(context, "resource_exhausted"));
+    if (!receipt.ok()) {
+      SendAuditUnavailable(response, receipt.status());
+      return;
+    }
+    response.set_header("Retry-After", std::to_string(retry_after_s));
+    SendError(response, ResourceExhaustedError("request rate limit exceeded for this principal"),
+              {{"reason", "rate_limit"}, {"retry_after_s", retry_after_s}});
+    return;
+  }
+  RunHandler(route, context, response);
+}
+
+void HttpServer::RunHandler(const Route& route, RequestContext& context,
+                            httplib::Response& response) {
   Result<Reply> reply = InternalError("handler did not run");
   try {
     reply = route.handler(context, *context_);
@@ -344,9 +567,22 @@ void HttpServer::Handle(const Route& route, const httplib::Request& request,
   } catch (...) {
     reply = InternalError("unknown exception");
   }
+  if (!route.is_public) {
+    // The outcome event is durable before any of the result is sent; when
+    // it cannot be written the result is dropped and an effect already made
+    // is undone where the handler can undo it.
+    auto receipt = context_->audit().Append(MakeAuditEvent(context, AuditResult(reply.status())));
+    if (!receipt.ok()) {
+      if (reply.ok() && context.audit.undo) context.audit.undo();
+      SendAuditUnavailable(response, receipt.status());
+      return;
+    }
+    response.set_header("X-Audit-Seq", std::to_string(receipt->seq));
+  }
   if (!reply.ok()) {
     if (reply.status().code() == StatusCode::kUnavailable) response.set_header("Retry-After", "5");
-    SendError(response, reply.status());
+    // Governance refusals carry their stable reason and ABIS error code.
+    SendError(response, reply.status(), governance::RefusalDetails(reply.status()));
     return;
   }
   if (!reply->text.empty() || !reply->content_type.empty()) {

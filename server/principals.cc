@@ -103,7 +103,28 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   bootstrap INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS devices (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  fingerprint TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  created_by INTEGER REFERENCES principals(id),
+  revoked_at TEXT);
 )sql";
+
+// Added after the first schema; older files get the column on open.
+constexpr const char* kAddLastUsed = "ALTER TABLE api_tokens ADD COLUMN last_used_at TEXT";
+
+// The UTC time `seconds` before now, in NowUtc's format (for comparisons).
+std::string UtcSecondsAgo(int seconds) {
+  std::time_t then = std::time(nullptr) - seconds;
+  std::tm tm{};
+  gmtime_r(&then, &tm);
+  char buffer[40];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  return buffer;
+}
 
 }  // namespace
 
@@ -167,6 +188,10 @@ Result<std::unique_ptr<PrincipalStore>> PrincipalStore::Open(const std::string& 
   ABIS_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
   ABIS_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   ABIS_RETURN_IF_ERROR(store->Exec(kSchema));
+  {
+    Statement probe(db, "SELECT last_used_at FROM api_tokens LIMIT 0");
+    if (!probe.ok()) ABIS_RETURN_IF_ERROR(store->Exec(kAddLastUsed));
+  }
   return store;
 }
 
@@ -270,6 +295,7 @@ Result<IssuedToken> PrincipalStore::IssueToken(const std::string& name, Role rol
   add.BindBlob(2, hash.data(), static_cast<int>(hash.size()));
   add.Bind(3, now);
   if (add.Step() != SQLITE_DONE) return rollback(SqlError(db_, "insert token"));
+  issued.token_id = sqlite3_last_insert_rowid(db_);
   if (issuer.via_bootstrap_token && role == Role::kAdmin) {
     Statement revoke(db_,
                      "UPDATE api_tokens SET revoked_at = ?1 WHERE bootstrap = 1 AND revoked_at "
@@ -289,8 +315,8 @@ Result<Principal> PrincipalStore::Authenticate(std::string_view token) {
   auto hash = HashToken(token);
   std::lock_guard<std::mutex> lock(mutex_);
   Statement find(db_,
-                 "SELECT p.id, p.name, p.role, p.created_at, t.bootstrap FROM api_tokens t "
-                 "JOIN principals p ON p.id = t.principal_id "
+                 "SELECT p.id, p.name, p.role, p.created_at, t.bootstrap, t.id, "
+                 "t.last_used_at FROM api_tokens t JOIN principals p ON p.id = t.principal_id "
                  "WHERE t.token_hash = ?1 AND t.revoked_at IS NULL");
   if (!find.ok()) return SqlError(db_, "prepare");
   find.BindBlob(1, hash.data(), static_cast<int>(hash.size()));
@@ -299,7 +325,201 @@ Result<Principal> PrincipalStore::Authenticate(std::string_view token) {
   if (rc != SQLITE_ROW) return SqlError(db_, "authenticate");
   auto role = ParseRole(find.Text(2));
   if (!role.ok()) return DataLossError("principal store: bad role");
-  return Principal{find.Int(0), find.Text(1), *role, find.Text(3), find.Int(4) != 0};
+  Principal principal{find.Int(0),  find.Text(1),     *role,
+                      find.Text(3), find.Int(4) != 0, find.Int(5)};
+  // last_used_at at minute granularity: a write per request would put a
+  // synchronous commit on every call.
+  std::string last_used = find.Text(6);
+  if (last_used.empty() || last_used < UtcSecondsAgo(60)) {
+    Statement touch(db_, "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2");
+    if (touch.ok()) {
+      touch.Bind(1, NowUtc());
+      touch.Bind(2, principal.token_id);
+      (void)touch.Step();  // Best effort: a stale last-use time must not refuse a request.
+    }
+  }
+  return principal;
+}
+
+namespace {
+constexpr const char* kTokenColumns =
+    "SELECT t.id, p.id, p.name, p.role, t.bootstrap, t.created_at, t.last_used_at, "
+    "t.revoked_at FROM api_tokens t JOIN principals p ON p.id = t.principal_id ";
+
+Result<TokenInfo> ReadTokenRow(Statement& row) {
+  TokenInfo info;
+  info.id = row.Int(0);
+  info.principal_id = row.Int(1);
+  info.principal = row.Text(2);
+  auto role = ParseRole(row.Text(3));
+  if (!role.ok()) return DataLossError("principal store: bad role");
+  info.role = *role;
+  info.bootstrap = row.Int(4) != 0;
+  info.created_at = row.Text(5);
+  info.last_used_at = row.Text(6);
+  info.revoked_at = row.Text(7);
+  return info;
+}
+}  // namespace
+
+Result<std::vector<TokenInfo>> PrincipalStore::ListTokens() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement list(db_, (std::string(kTokenColumns) + "ORDER BY t.id").c_str());
+  if (!list.ok()) return SqlError(db_, "prepare");
+  std::vector<TokenInfo> tokens;
+  int rc;
+  while ((rc = list.Step()) == SQLITE_ROW) {
+    ABIS_ASSIGN_OR_RETURN(TokenInfo info, ReadTokenRow(list));
+    tokens.push_back(std::move(info));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, "list tokens");
+  return tokens;
+}
+
+Result<TokenInfo> PrincipalStore::RevokeToken(std::int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement revoke(db_,
+                   "UPDATE api_tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL");
+  if (!revoke.ok()) return SqlError(db_, "prepare");
+  revoke.Bind(1, NowUtc());
+  revoke.Bind(2, id);
+  if (revoke.Step() != SQLITE_DONE) return SqlError(db_, "revoke token");
+  Statement find(db_, (std::string(kTokenColumns) + "WHERE t.id = ?1").c_str());
+  if (!find.ok()) return SqlError(db_, "prepare");
+  find.Bind(1, id);
+  int rc = find.Step();
+  if (rc == SQLITE_DONE) return NotFoundError("no token " + std::to_string(id));
+  if (rc != SQLITE_ROW) return SqlError(db_, "find token");
+  return ReadTokenRow(find);
+}
+
+namespace {
+constexpr const char* kDeviceColumns =
+    "SELECT d.id, d.name, p.id, p.name, p.role, p.created_at, d.fingerprint, d.created_at, "
+    "d.revoked_at FROM devices d JOIN principals p ON p.id = d.principal_id ";
+
+Result<DeviceInfo> ReadDeviceRow(Statement& row) {
+  DeviceInfo info;
+  info.id = row.Int(0);
+  info.name = row.Text(1);
+  auto role = ParseRole(row.Text(4));
+  if (!role.ok()) return DataLossError("principal store: bad role");
+  info.principal = {row.Int(2), row.Text(3), *role, row.Text(5)};
+  info.fingerprint = row.Text(6);
+  info.created_at = row.Text(7);
+  info.revoked_at = row.Text(8);
+  return info;
+}
+}  // namespace
+
+Result<DeviceInfo> PrincipalStore::RegisterDevice(const std::string& name, Role role,
+                                                  const std::string& fingerprint,
+                                                  const Principal& issuer) {
+  if (!IsValidPrincipalName(name)) {
+    return InvalidArgumentError("device name must be 1..64 of [A-Za-z0-9_.@-]");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  ABIS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto rollback = [this](Status status) {
+    (void)Exec("ROLLBACK");
+    return status;
+  };
+  std::string now = NowUtc();
+  {
+    Statement taken(db_, "SELECT 1 FROM devices WHERE name = ?1 OR fingerprint = ?2");
+    if (!taken.ok()) return rollback(SqlError(db_, "prepare"));
+    taken.Bind(1, name);
+    taken.Bind(2, fingerprint);
+    if (taken.Step() == SQLITE_ROW) {
+      return rollback(AlreadyExistsError("a device with this name or certificate exists"));
+    }
+  }
+  std::int64_t principal_id = 0;
+  {
+    Statement find(db_, "SELECT id, role FROM principals WHERE name = ?1");
+    if (!find.ok()) return rollback(SqlError(db_, "prepare"));
+    find.Bind(1, name);
+    int rc = find.Step();
+    if (rc == SQLITE_ROW) {
+      if (find.Text(1) != RoleName(role)) {
+        return rollback(FailedPreconditionError("a principal of that name has another role"));
+      }
+      principal_id = find.Int(0);
+    } else if (rc == SQLITE_DONE) {
+      Statement insert(
+          db_, "INSERT INTO principals (name, role, created_at, created_by) VALUES (?1,?2,?3,?4)");
+      if (!insert.ok()) return rollback(SqlError(db_, "prepare"));
+      insert.Bind(1, name);
+      insert.Bind(2, RoleName(role));
+      insert.Bind(3, now);
+      // No issuer (id 0): registered offline, not through the API.
+      if (issuer.id != 0) insert.Bind(4, issuer.id);
+      if (insert.Step() != SQLITE_DONE) return rollback(SqlError(db_, "insert principal"));
+      principal_id = sqlite3_last_insert_rowid(db_);
+    } else {
+      return rollback(SqlError(db_, "find principal"));
+    }
+  }
+  Statement add(db_,
+                "INSERT INTO devices (name, principal_id, fingerprint, created_at, created_by) "
+                "VALUES (?1,?2,?3,?4,?5)");
+  if (!add.ok()) return rollback(SqlError(db_, "prepare"));
+  add.Bind(1, name);
+  add.Bind(2, principal_id);
+  add.Bind(3, fingerprint);
+  add.Bind(4, now);
+  if (issuer.id != 0) add.Bind(5, issuer.id);
+  if (add.Step() != SQLITE_DONE) return rollback(SqlError(db_, "insert device"));
+  std::int64_t id = sqlite3_last_insert_rowid(db_);
+  Statement read(db_, (std::string(kDeviceColumns) + "WHERE d.id = ?1").c_str());
+  if (!read.ok()) return rollback(SqlError(db_, "prepare"));
+  read.Bind(1, id);
+  if (read.Step() != SQLITE_ROW) return rollback(SqlError(db_, "read device"));
+  auto info = ReadDeviceRow(read);
+  if (!info.ok()) return rollback(info.status());
+  ABIS_RETURN_IF_ERROR(Exec("COMMIT"));
+  return info;
+}
+
+Result<std::vector<DeviceInfo>> PrincipalStore::ListDevices() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement list(db_, (std::string(kDeviceColumns) + "ORDER BY d.id").c_str());
+  if (!list.ok()) return SqlError(db_, "prepare");
+  std::vector<DeviceInfo> devices;
+  int rc;
+  while ((rc = list.Step()) == SQLITE_ROW) {
+    ABIS_ASSIGN_OR_RETURN(DeviceInfo info, ReadDeviceRow(list));
+    devices.push_back(std::move(info));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, "list devices");
+  return devices;
+}
+
+Result<DeviceInfo> PrincipalStore::RevokeDevice(std::int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement revoke(db_, "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL");
+  if (!revoke.ok()) return SqlError(db_, "prepare");
+  revoke.Bind(1, NowUtc());
+  revoke.Bind(2, id);
+  if (revoke.Step() != SQLITE_DONE) return SqlError(db_, "revoke device");
+  Statement find(db_, (std::string(kDeviceColumns) + "WHERE d.id = ?1").c_str());
+  if (!find.ok()) return SqlError(db_, "prepare");
+  find.Bind(1, id);
+  int rc = find.Step();
+  if (rc == SQLITE_DONE) return NotFoundError("no device " + std::to_string(id));
+  if (rc != SQLITE_ROW) return SqlError(db_, "find device");
+  return ReadDeviceRow(find);
+}
+
+Result<DeviceInfo> PrincipalStore::FindDevice(const std::string& fingerprint) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement find(db_, (std::string(kDeviceColumns) + "WHERE d.fingerprint = ?1").c_str());
+  if (!find.ok()) return SqlError(db_, "prepare");
+  find.Bind(1, fingerprint);
+  int rc = find.Step();
+  if (rc == SQLITE_DONE) return NotFoundError("unknown device certificate");
+  if (rc != SQLITE_ROW) return SqlError(db_, "find device");
+  return ReadDeviceRow(find);
 }
 
 Status PrincipalStore::Ping() {

@@ -44,10 +44,36 @@ struct Principal {
   std::string created_at;  // UTC ISO-8601.
   // True while authenticated by the bootstrap token.
   bool via_bootstrap_token = false;
+  // The token this request authenticated with (0 when not from a token).
+  std::int64_t token_id = 0;
+};
+
+// A token as listed to admins: never the secret, never its hash.
+struct TokenInfo {
+  std::int64_t id = 0;
+  std::int64_t principal_id = 0;
+  std::string principal;
+  Role role = Role::kOperator;
+  bool bootstrap = false;
+  std::string created_at;
+  std::string last_used_at;  // "" when never used. Updated at most once a minute.
+  std::string revoked_at;    // "" while valid.
+};
+
+// A capture device: a principal that authenticates with a client
+// certificate (mTLS), identified by the certificate's SHA-256 fingerprint.
+struct DeviceInfo {
+  std::int64_t id = 0;
+  std::string name;  // Also the name of its principal.
+  Principal principal;
+  std::string fingerprint;  // Hex SHA-256 of the certificate DER.
+  std::string created_at;
+  std::string revoked_at;  // "" while valid.
 };
 
 struct IssuedToken {
   Principal principal;
+  std::int64_t token_id = 0;
   std::string token;  // The secret; never stored, shown once.
   bool principal_created = false;
 };
@@ -74,6 +100,25 @@ class PrincipalStore {
   // The principal holding this token; NotFound for an unknown or revoked
   // token (callers must not tell the two apart to clients).
   Result<Principal> Authenticate(std::string_view token);
+
+  // Every token, oldest first.
+  Result<std::vector<TokenInfo>> ListTokens();
+
+  // Revokes token `id` (its next request gets 401). NotFound for an
+  // unknown id; revoking a revoked token is OK and keeps the first time.
+  Result<TokenInfo> RevokeToken(std::int64_t id);
+
+  // Registers a device whose certificate has `fingerprint`, creating its
+  // principal (`name`, `role`) when missing; AlreadyExists when the name or
+  // the certificate is already registered, FailedPrecondition when a
+  // principal of that name has another role.
+  Result<DeviceInfo> RegisterDevice(const std::string& name, Role role,
+                                    const std::string& fingerprint, const Principal& issuer);
+  Result<std::vector<DeviceInfo>> ListDevices();
+  // Revokes device `id`: its certificate is refused from its next request.
+  Result<DeviceInfo> RevokeDevice(std::int64_t id);
+  // The device with this certificate, revoked or not; NotFound if none.
+  Result<DeviceInfo> FindDevice(const std::string& fingerprint);
 
   // Cheap liveness query for /readyz.
   Status Ping();

@@ -24,8 +24,11 @@
 #include "abis/engine.h"
 #include "abis/status.h"
 
+#include "audit/audit_log.h"
+#include "governance/governance.h"
 #include "server/metrics.h"
 #include "server/principals.h"
+#include "server/tls.h"
 
 namespace abis::server {
 
@@ -45,7 +48,31 @@ struct ServerOptions {
   int read_timeout_s = 30;                 // Socket read/write timeouts.
   int write_timeout_s = 30;
   bool access_log = true;  // One line per request on stderr.
+  // Audit log (DIR/audit): a signed checkpoint after every N events (1: each
+  // acknowledged event is sealed before its response leaves), and at most
+  // every `audit_checkpoint_seconds` when N > 1, and on shutdown.
+  std::uint64_t audit_checkpoint_interval = 1;
+  int audit_checkpoint_seconds = 10;
+  AppendFileOpener audit_open_file;  // Tests inject write failures; default POSIX files.
+  // HTTPS: on when `tls` is set, a certificate or client CA is given, or
+  // the host is not loopback (plain HTTP is loopback-only). Without
+  // tls_cert_path a self-signed certificate is made in DIR/tls/.
+  bool tls = false;
+  std::string tls_cert_path;
+  std::string tls_key_path;
+  // Trust anchor for client certificates; empty: the server's own device
+  // CA (DIR/tls/device-ca.pem). Giving one makes client certificates
+  // mandatory; otherwise they are requested but optional unless
+  // require_client_cert.
+  std::string client_ca_path;
+  bool require_client_cert = false;
+  // The accountability core (docs/governance.md): data_dir is the server's;
+  // tests pin `clock`. Empty legal_bases: kDefaultLegalBasis only.
+  governance::GovernanceOptions governance;
 };
+
+// The legal basis a deployment accepts when none is configured.
+inline constexpr char kDefaultLegalBasis[] = "national-biometrics-statute";
 
 struct Reply {
   int http_status = 200;
@@ -54,11 +81,25 @@ struct Reply {
   std::string content_type;  // For `text`.
 };
 
+// What a handler adds to its request's audit event; the server fills in
+// actor, device, action and result.
+struct AuditNote {
+  std::vector<std::string> object_ids;        // Gallery, identity, reference, token ids.
+  std::map<std::string, std::string> hashes;  // e.g. probe_sha256; never images or templates.
+  std::string details;
+  // Set by handlers with side effects once the effect is made: the server
+  // calls it when the outcome event cannot be written.
+  std::function<void()> undo;
+};
+
 struct RequestContext {
   const httplib::Request& http;
   Principal principal;  // Empty for public routes.
   std::map<std::string, std::string> path_params;
   std::string request_id;
+  std::string device;  // Capture device of an mTLS request, else "".
+  std::string action;  // The route's audit action.
+  AuditNote audit;
 };
 
 class ServerContext;
@@ -71,18 +112,40 @@ struct Route {
   bool is_public = false;   // No token needed (/healthz, /readyz only).
   std::vector<Role> roles;  // Roles allowed; ignored when is_public.
   RouteHandler handler;
+  // Audit action of this route ([a-z0-9_.-]+, e.g. "enrol", "search").
+  // Every non-public request appends one event with it.
+  std::string action;
 };
 
 // What handlers share: the engine (one at a time), principals, metrics.
 class ServerContext {
  public:
   ServerContext(const ServerOptions& options, std::unique_ptr<Engine> engine,
-                std::unique_ptr<PrincipalStore> principals)
-      : options_(options), engine_(std::move(engine)), principals_(std::move(principals)) {}
+                std::unique_ptr<PrincipalStore> principals, std::unique_ptr<AuditLog> audit)
+      : options_(options),
+        engine_(std::move(engine)),
+        principals_(std::move(principals)),
+        audit_(std::move(audit)) {}
 
   const ServerOptions& options() const { return options_; }
   PrincipalStore& principals() { return *principals_; }
   Metrics& metrics() { return metrics_; }
+  AuditLog& audit() { return *audit_; }
+  const DeviceCa& device_ca() const { return *device_ca_; }
+  void set_device_ca(std::unique_ptr<DeviceCa> ca);
+  // Authorities, searches, reviews (governance/governance.h); audited
+  // through `sink`, which writes to audit().
+  governance::Governance& governance() { return *governance_; }
+  void set_governance(std::unique_ptr<governance::AuditSink> sink,
+                      std::unique_ptr<governance::Governance> governance);
+  ~ServerContext();
+
+  // Handlers with side effects call this just before making the effect:
+  // it durably appends the request's event with result "started" (so the
+  // attempt is on record even if the process dies before the outcome
+  // event), and fails with Unavailable (the operation must not proceed)
+  // when it cannot.
+  Status RecordIntent(const RequestContext& request);
 
   // Runs `fn` with exclusive use of the engine (it is single-threaded);
   // Unavailable when it stays busy longer than options().engine_wait_ms.
@@ -93,6 +156,11 @@ class ServerContext {
   std::timed_mutex engine_mutex_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<PrincipalStore> principals_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<DeviceCa> device_ca_;
+  // After audit_: destroyed before the log they write to.
+  std::unique_ptr<governance::AuditSink> governance_sink_;
+  std::unique_ptr<governance::Governance> governance_;
   Metrics metrics_;
 };
 

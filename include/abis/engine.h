@@ -56,6 +56,33 @@ struct AlgorithmInfo {
   std::string calibration_card;
 };
 
+// How a fingerprint was captured (modality finger only).
+struct FingerCapture {
+  // ISO/IEC 19794-2 finger position: 0 unknown, 1..5 right thumb..little,
+  // 6..10 left thumb..little. A known position restricts 1:N search to
+  // references of the same position (or of unknown position).
+  int position = 0;
+  // Image resolution in pixels per inch. Contact prints must state it (0 is
+  // refused: a wrong guess rescales every ridge); images at other resolutions
+  // are rescaled to 500 ppi. Contactless photos are scaled by their measured
+  // ridge period instead, so it is ignored for them.
+  double ppi = 0;
+  // A phone photo of a fingertip rather than a scanner print. The template
+  // is flagged as contactless (NIST SP 500-334 asks to keep them apart).
+  bool contactless = false;
+};
+
+// What the finger pipeline found in one print.
+struct FingerReport {
+  int position = 0;
+  bool contactless = false;
+  int minutiae = 0;
+  double quality = 0;       // 0..100, our NFIQ-like score.
+  double ridge_period = 0;  // Pixels at 500 ppi.
+  // Empty when the print passes the capture gate, else why not.
+  std::string gate_failure;
+};
+
 struct FaceBox {
   double x = 0, y = 0, width = 0, height = 0;  // Photo pixels.
 };
@@ -85,7 +112,9 @@ struct Candidate {
   std::string identity;
   std::int64_t reference_id = 0;
   double score = 0;     // Similarity in [0, 1]; higher = more similar.
-  double distance = 0;  // Embedding distance behind the score.
+  double distance = 0;  // Face: embedding distance behind the score; finger: 0.
+  // Finger: the position of the reference that scored (0 = unknown).
+  int finger_position = 0;
   // Calibrated false-match rate at `score`: the fraction of impostor
   // comparisons of the model card's evaluation scoring >= score. Empty when
   // the engine has no calibration for its model.
@@ -105,14 +134,16 @@ struct EnrolmentRequest {
   std::vector<std::uint8_t> image;
   Modality modality = Modality::kFace;
   bool create_gallery = true;  // Create the gallery if it does not exist.
+  FingerCapture finger;        // Modality finger only. (Last: keeps older brace-inits valid.)
 };
 
 struct EnrolmentResult {
   std::int64_t reference_id = 0;
   std::string gallery;
   std::string identity;
-  ProbeFace face;
-  std::string source_sha256;  // Hash of the capture; the image itself is not kept.
+  ProbeFace face;                      // Modality face.
+  std::optional<FingerReport> finger;  // Modality finger.
+  std::string source_sha256;           // Hash of the capture; the image itself is not kept.
   // Other identities already in the gallery that score at or above the
   // duplicate threshold: enrolment deduplication for a human to resolve.
   std::vector<Candidate> possible_duplicates;
@@ -126,10 +157,13 @@ struct IdentificationRequest {
   double min_score = 0.0;
   // Which face to search when the photo holds several; -1 = only one allowed.
   int face_index = -1;
+  FingerCapture finger;  // Modality finger only.
 };
 
 struct IdentificationResult {
-  std::vector<ProbeFace> faces;  // Every face found in the probe.
+  Modality modality = Modality::kFace;
+  std::vector<ProbeFace> faces;        // Every face found in the probe.
+  std::optional<FingerReport> finger;  // The probe print (modality finger).
   // The face searched, or -1 when several faces were found and none chosen:
   // then `candidates` is empty and the caller picks one by index.
   int searched_face = -1;
@@ -144,11 +178,15 @@ struct VerificationRequest {
   std::string identity;
   std::vector<std::uint8_t> image;
   int face_index = -1;
+  Modality modality = Modality::kFace;
+  FingerCapture finger;  // Modality finger only.
 };
 
 struct VerificationResult {
-  ProbeFace face;
-  std::int64_t reference_id = 0;  // The identity's best-scoring reference.
+  Modality modality = Modality::kFace;
+  ProbeFace face;                      // Modality face.
+  std::optional<FingerReport> finger;  // Modality finger.
+  std::int64_t reference_id = 0;       // The identity's best-scoring reference.
   double score = 0;
   double distance = 0;
   double threshold = 0;
@@ -172,12 +210,21 @@ struct FaceExtraction {
   int faces_found = 0;
 };
 
+// A finger template with what the pipeline reported about the print.
+struct FingerExtraction {
+  Template finger_template;
+  FingerReport report;
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
   virtual ~Engine() = default;
 
   virtual const AlgorithmInfo& face_algorithm() const = 0;
+  // The fingerprint algorithm (extractor + MCC matcher); its model digest is
+  // the SHA-256 of the algorithm's versioned parameter set.
+  virtual const AlgorithmInfo& finger_algorithm() const = 0;
 
   // Reads a model card (docs/model-cards/) and uses its calibration for the
   // FMR of every later candidate and verification. FailedPrecondition when
@@ -199,13 +246,21 @@ class Engine {
   virtual Result<FaceExtraction> ExtractFace(const std::vector<std::uint8_t>& image, int face_index,
                                              bool enrolment_gate) = 0;
 
+  // One finger template from a print (contact, at `capture.ppi`) or a
+  // fingertip photo (contactless), checked against the enrolment or probe
+  // gate. Its `data` holds the finger template record.
+  virtual Result<FingerExtraction> ExtractFinger(const std::vector<std::uint8_t>& image,
+                                                 const FingerCapture& capture,
+                                                 bool enrolment_gate) = 0;
+
   // PNG of face `face_index` with a margin of half the box on each side:
   // what a reviewer sees of a probe, and how the demo cuts group photos.
   virtual Result<std::vector<std::uint8_t>> CropFace(const std::vector<std::uint8_t>& image,
                                                      int face_index) = 0;
 
-  // Comparison score of two templates (see Candidate::score);
-  // FailedPrecondition when they come from different algorithms or models.
+  // Comparison score of two templates of the same modality (see
+  // Candidate::score); FailedPrecondition when they come from different
+  // modalities, algorithms or models.
   virtual Result<double> CompareTemplates(const Template& a, const Template& b) const = 0;
 
   virtual Result<IdentificationResult> Identify(const IdentificationRequest& request) = 0;

@@ -2,48 +2,54 @@
 // JSON {gallery, identity, image: base64, create_gallery?} or
 // multipart/form-data with text parts and an "image" file part.
 
+#include "server/audit_trail.h"
 #include "server/json_codec.h"
 #include "server/routes/routes.h"
 
 namespace abis::server {
 
 void AddEnrolmentRoutes(std::vector<Route>& routes) {
-  routes.push_back({"POST",
-                    "/v1/enrolments",
-                    false,
-                    {Role::kOperator, Role::kSupervisor},
-                    [](RequestContext& request, ServerContext& server) -> Result<Reply> {
-                      ABIS_ASSIGN_OR_RETURN(RequestFields body,
-                                            ReadRequestFields(request.http, "image"));
-                      EnrolmentRequest enrolment;
-                      ABIS_ASSIGN_OR_RETURN(enrolment.gallery, RequiredString(body, "gallery"));
-                      ABIS_ASSIGN_OR_RETURN(enrolment.identity, RequiredString(body, "identity"));
-                      ABIS_ASSIGN_OR_RETURN(enrolment.create_gallery,
-                                            OptionalBool(body, "create_gallery", true));
-                      if (!body.image.has_value())
-                        return InvalidArgumentError("field \"image\" is required");
-                      enrolment.image = std::move(*body.image);
-                      std::optional<EnrolmentResult> result;
-                      AlgorithmInfo algorithm;
-                      ABIS_RETURN_IF_ERROR(server.WithEngine([&](Engine& engine) {
-                        auto enrolled = engine.Enrol(enrolment);
-                        if (!enrolled.ok()) return enrolled.status();
-                        result = std::move(*enrolled);
-                        algorithm = engine.face_algorithm();
-                        return Status::Ok();
-                      }));
-                      nlohmann::json duplicates = nlohmann::json::array();
-                      for (const Candidate& c : result->possible_duplicates)
-                        duplicates.push_back(ToJson(c));
-                      return Reply{201,
-                                   {{"gallery", result->gallery},
-                                    {"identity", result->identity},
-                                    {"reference_id", result->reference_id},
-                                    {"face", ToJson(result->face)},
-                                    {"source_sha256", result->source_sha256},
-                                    {"possible_duplicates", duplicates},
-                                    {"algorithm", ToJson(algorithm)}}};
-                    }});
+  routes.push_back(
+      {"POST",
+       "/v1/enrolments",
+       false,
+       {Role::kOperator, Role::kSupervisor},
+       [](RequestContext& request, ServerContext& server) -> Result<Reply> {
+         ABIS_ASSIGN_OR_RETURN(RequestFields body, ReadRequestFields(request.http, "image"));
+         EnrolmentRequest enrolment;
+         ABIS_ASSIGN_OR_RETURN(enrolment.gallery, RequiredString(body, "gallery"));
+         ABIS_ASSIGN_OR_RETURN(enrolment.identity, RequiredString(body, "identity"));
+         ABIS_ASSIGN_OR_RETURN(enrolment.create_gallery,
+                               OptionalBool(body, "create_gallery", true));
+         if (!body.image.has_value()) return InvalidArgumentError("field \"image\" is required");
+         enrolment.image = std::move(*body.image);
+         request.audit.object_ids = {enrolment.gallery, enrolment.identity};
+         request.audit.hashes["probe_sha256"] = Sha256Hex(enrolment.image);
+         std::optional<EnrolmentResult> result;
+         AlgorithmInfo algorithm;
+         ABIS_RETURN_IF_ERROR(server.WithEngine([&](Engine& engine) {
+           // Intent first: no enrolment exists unless its
+           // attempt is on record.
+           ABIS_RETURN_IF_ERROR(server.RecordIntent(request));
+           auto enrolled = engine.Enrol(enrolment);
+           if (!enrolled.ok()) return enrolled.status();
+           result = std::move(*enrolled);
+           request.audit.object_ids.push_back("reference:" + std::to_string(result->reference_id));
+           algorithm = engine.face_algorithm();
+           return Status::Ok();
+         }));
+         nlohmann::json duplicates = nlohmann::json::array();
+         for (const Candidate& c : result->possible_duplicates) duplicates.push_back(ToJson(c));
+         return Reply{201,
+                      {{"gallery", result->gallery},
+                       {"identity", result->identity},
+                       {"reference_id", result->reference_id},
+                       {"face", ToJson(result->face)},
+                       {"source_sha256", result->source_sha256},
+                       {"possible_duplicates", duplicates},
+                       {"algorithm", ToJson(algorithm)}}};
+       },
+       "enrol"});
 }
 
 }  // namespace abis::server

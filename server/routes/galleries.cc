@@ -20,17 +20,24 @@ void AddGalleryRoutes(std::vector<Route>& routes) {
            return Status::Ok();
          }));
          return Reply{200, {{"galleries", galleries}}};
-       }});
+       },
+       "gallery.list"});
   routes.push_back({"DELETE",
                     "/v1/galleries/{name}",
                     false,
                     {Role::kSupervisor, Role::kAuthoriser},
                     [](RequestContext& request, ServerContext& server) -> Result<Reply> {
                       const std::string& name = request.path_params["name"];
-                      ABIS_RETURN_IF_ERROR(server.WithEngine(
-                          [&](Engine& engine) { return engine.DeleteGallery(name); }));
+                      request.audit.object_ids = {name};
+                      // Crypto-erase cannot be undone: the intent is on
+                      // record before the keys are destroyed.
+                      ABIS_RETURN_IF_ERROR(server.WithEngine([&](Engine& engine) {
+                        ABIS_RETURN_IF_ERROR(server.RecordIntent(request));
+                        return engine.DeleteGallery(name);
+                      }));
                       return Reply{200, {{"gallery", name}, {"deleted", true}}};
-                    }});
+                    },
+                    "gallery.delete"});
 }
 
 }  // namespace abis::server

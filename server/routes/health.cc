@@ -13,6 +13,8 @@ void AddHealthRoutes(std::vector<Route>& routes) {
   routes.push_back(
       {"GET", "/readyz", true, {}, [](RequestContext&, ServerContext& server) -> Result<Reply> {
          ABIS_RETURN_IF_ERROR(server.principals().Ping());
+         if (!server.audit().health().ok())
+           return UnavailableError("the audit log is not writable");
          ABIS_RETURN_IF_ERROR(server.WithEngine([](Engine&) { return Status::Ok(); }, 1000));
          return Reply{200, {{"status", "ready"}}};
        }});

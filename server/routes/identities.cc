@@ -11,6 +11,7 @@ void AddIdentityRoutes(std::vector<Route>& routes) {
                     {Role::kOperator, Role::kReviewer, Role::kSupervisor, Role::kAuditor},
                     [](RequestContext& request, ServerContext& server) -> Result<Reply> {
                       std::string gallery = request.http.get_param_value("gallery");
+                      request.audit.object_ids = {gallery};
                       if (gallery.empty())
                         return InvalidArgumentError("query parameter \"gallery\" is required");
                       nlohmann::json identities = nlohmann::json::array();
@@ -21,7 +22,8 @@ void AddIdentityRoutes(std::vector<Route>& routes) {
                         return Status::Ok();
                       }));
                       return Reply{200, {{"gallery", gallery}, {"identities", identities}}};
-                    }});
+                    },
+                    "identity.list"});
 }
 
 }  // namespace abis::server

@@ -29,7 +29,8 @@ void AddMetricsRoutes(std::vector<Route>& routes) {
                       reply.text = server.metrics().Render(have_galleries ? &galleries : nullptr);
                       reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
                       return reply;
-                    }});
+                    },
+                    "metrics.view"});
 }
 
 }  // namespace abis::server

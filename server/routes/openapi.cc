@@ -13,7 +13,8 @@ void AddOpenApiRoutes(std::vector<Route>& routes) {
                         return InternalError("embedded OpenAPI document is not valid JSON");
                       }
                       return Reply{200, document};
-                    }});
+                    },
+                    "openapi.view"});
 }
 
 }  // namespace abis::server

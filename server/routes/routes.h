@@ -22,6 +22,18 @@ void AddIdentityRoutes(std::vector<Route>& routes);
 void AddEnrolmentRoutes(std::vector<Route>& routes);
 void AddIdentificationRoutes(std::vector<Route>& routes);
 void AddVerificationRoutes(std::vector<Route>& routes);
+// The web app's static files under /app/ (routes/web_app.cc): not API
+// routes, so not in the route table or the OpenAPI document.
+void AddWebAppHandlers(httplib::Server& http);
+void AddAuditRoutes(std::vector<Route>& routes);
+void AddDeviceRoutes(std::vector<Route>& routes);
+// The accountability core (docs/governance.md, "HTTP routes"): authorities
+// and gallery registrations; search view, candidate opening, reviews, STOP,
+// probe and quality overrides; disputes, disclosures, transparency report,
+// retention purge and the suspension switch.
+void AddAuthorityRoutes(std::vector<Route>& routes);
+void AddReviewRoutes(std::vector<Route>& routes);
+void AddOversightRoutes(std::vector<Route>& routes);
 
 // The text of server/openapi.json, embedded at build time.
 std::string_view OpenApiDocumentText();

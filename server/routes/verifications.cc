@@ -1,6 +1,7 @@
 // POST /v1/verifications: 1:1 comparison of a probe with an enrolled
 // identity's references; the score and whether it meets the threshold.
 
+#include "server/audit_trail.h"
 #include "server/json_codec.h"
 #include "server/routes/routes.h"
 
@@ -21,6 +22,8 @@ void AddVerificationRoutes(std::vector<Route>& routes) {
                                OptionalInt(body, "face_index", -1, -1, 1000));
          if (!body.image.has_value()) return InvalidArgumentError("field \"image\" is required");
          verification.image = std::move(*body.image);
+         request.audit.object_ids = {verification.gallery, verification.identity};
+         request.audit.hashes["probe_sha256"] = Sha256Hex(verification.image);
          std::optional<VerificationResult> result;
          AlgorithmInfo algorithm;
          ABIS_RETURN_IF_ERROR(server.WithEngine([&](Engine& engine) {
@@ -32,7 +35,8 @@ void AddVerificationRoutes(std::vector<Route>& routes) {
          }));
          return Reply{200, VerificationToJson(verification.gallery, verification.identity, *result,
                                               algorithm)};
-       }});
+       },
+       "verify"});
 }
 
 }  // namespace abis::server

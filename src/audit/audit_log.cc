@@ -559,6 +559,31 @@ Status AuditLog::Close() {
   return result;
 }
 
+Result<std::vector<AuditEvent>> AuditLog::ReadEvents(std::uint64_t from, std::size_t limit) const {
+  std::vector<std::uint8_t> bytes;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const State& s = *state_;
+    if (from >= s.replay.leaves.size() || limit == 0) return std::vector<AuditEvent>();
+    ABIS_ASSIGN_OR_RETURN(bytes, ReadLogFile(s.Path(kEventsFile)));
+    if (bytes.size() < s.events_bytes) return DataLossError("events.log is shorter than written");
+    bytes.resize(s.events_bytes);
+  }
+  ABIS_ASSIGN_OR_RETURN(audit::ParsedFile parsed,
+                        audit::ParseRecords(bytes, audit::RecordType::kEvent));
+  std::vector<AuditEvent> events;
+  for (std::uint64_t i = from; i < parsed.records.size() && events.size() < limit; ++i) {
+    ABIS_ASSIGN_OR_RETURN(AuditEvent event, audit::ParseEventPayload(parsed.records[i].payload));
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+Checkpoint AuditLog::latest_checkpoint() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_->replay.last_checkpoint.value_or(Checkpoint{});
+}
+
 std::uint64_t AuditLog::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return state_->replay.leaves.size();

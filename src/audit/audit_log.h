@@ -118,6 +118,14 @@ class AuditLog {
   // checkpoint does not cover it yet.
   Result<InclusionProof> ProveInclusion(std::uint64_t seq) const;
 
+  // Up to `limit` acknowledged events from seq `from` on, as read back from
+  // DIR/audit/events.log (for the server's audit routes). Reads the file up
+  // to the last acknowledged byte, so an append in progress is not seen.
+  Result<std::vector<AuditEvent>> ReadEvents(std::uint64_t from, std::size_t limit) const;
+
+  // The latest signed checkpoint (every open log has one).
+  Checkpoint latest_checkpoint() const;
+
   // Checkpoints when configured, then refuses further appends.
   Status Close();
 

@@ -37,15 +37,29 @@ nlohmann::json ToJson(const ProbeFace& face) {
   return json;
 }
 
+nlohmann::json ToJson(const FingerReport& f) {
+  nlohmann::json json = {{"position", f.position},
+                         {"capture", f.contactless ? "contactless" : "contact"},
+                         {"minutiae", f.minutiae},
+                         {"quality", f.quality},
+                         {"ridge_period_px", f.ridge_period},
+                         {"passes_gate", f.gate_failure.empty()}};
+  if (!f.gate_failure.empty()) json["gate_failure"] = f.gate_failure;
+  return json;
+}
+
 nlohmann::json ToJson(const Candidate& c) {
-  return {{"rank", c.rank},
-          {"identity", c.identity},
-          {"reference_id", c.reference_id},
-          {"score", c.score},
-          {"distance", c.distance},
-          {"fmr", OrNull(c.fmr)},
-          {"fmr_is_upper_bound", c.fmr ? nlohmann::json(c.fmr_is_upper_bound) : nullptr},
-          {"expected_false_candidates", OrNull(c.expected_false_candidates)}};
+  nlohmann::json json = {
+      {"rank", c.rank},
+      {"identity", c.identity},
+      {"reference_id", c.reference_id},
+      {"score", c.score},
+      {"distance", c.distance},
+      {"fmr", OrNull(c.fmr)},
+      {"fmr_is_upper_bound", c.fmr ? nlohmann::json(c.fmr_is_upper_bound) : nullptr},
+      {"expected_false_candidates", OrNull(c.expected_false_candidates)}};
+  if (c.finger_position != 0) json["finger_position"] = c.finger_position;
+  return json;
 }
 
 nlohmann::json ToJson(const AlgorithmInfo& a) {
@@ -73,13 +87,17 @@ nlohmann::json IdentificationToJson(const std::string& gallery,
   nlohmann::json candidates = nlohmann::json::array();
   for (const Candidate& candidate : result.candidates) candidates.push_back(ToJson(candidate));
   nlohmann::json document = {{"gallery", gallery},
+                             {"modality", std::string(ModalityName(result.modality))},
                              {"gallery_identities", result.gallery_identities},
                              {"gallery_references", result.gallery_references},
                              {"faces", faces},
                              {"candidates", candidates},
                              {"algorithm", ToJson(result.algorithm)},
                              {"note", "candidates are investigative leads, not identifications"}};
-  if (result.searched_face >= 0) {
+  if (result.finger) {
+    document["finger"] = ToJson(*result.finger);
+    document["searched_face"] = nullptr;
+  } else if (result.searched_face >= 0) {
     document["searched_face"] = result.searched_face;
   } else {
     document["searched_face"] = nullptr;
@@ -91,17 +109,24 @@ nlohmann::json IdentificationToJson(const std::string& gallery,
 nlohmann::json VerificationToJson(const std::string& gallery, const std::string& identity,
                                   const VerificationResult& result,
                                   const AlgorithmInfo& algorithm) {
-  return {{"gallery", gallery},
-          {"identity", identity},
-          {"reference_id", result.reference_id},
-          {"score", result.score},
-          {"distance", result.distance},
-          {"threshold", result.threshold},
-          {"meets_threshold", result.meets_threshold},
-          {"fmr", OrNull(result.fmr)},
-          {"fmr_is_upper_bound", result.fmr ? nlohmann::json(result.fmr_is_upper_bound) : nullptr},
-          {"face", ToJson(result.face)},
-          {"algorithm", ToJson(algorithm)}};
+  nlohmann::json document = {
+      {"gallery", gallery},
+      {"identity", identity},
+      {"modality", std::string(ModalityName(result.modality))},
+      {"reference_id", result.reference_id},
+      {"score", result.score},
+      {"distance", result.distance},
+      {"threshold", result.threshold},
+      {"meets_threshold", result.meets_threshold},
+      {"fmr", OrNull(result.fmr)},
+      {"fmr_is_upper_bound", result.fmr ? nlohmann::json(result.fmr_is_upper_bound) : nullptr},
+      {"algorithm", ToJson(algorithm)}};
+  if (result.finger) {
+    document["finger"] = ToJson(*result.finger);
+  } else {
+    document["face"] = ToJson(result.face);
+  }
+  return document;
 }
 
 }  // namespace abis

@@ -18,6 +18,7 @@ namespace abis {
 
 nlohmann::json ToJson(const FaceQualityReport& quality);
 nlohmann::json ToJson(const ProbeFace& face);
+nlohmann::json ToJson(const FingerReport& finger);
 nlohmann::json ToJson(const Candidate& candidate);
 nlohmann::json ToJson(const AlgorithmInfo& algorithm);
 nlohmann::json ToJson(const GalleryInfo& gallery);

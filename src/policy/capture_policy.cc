@@ -56,4 +56,29 @@ Status CheckFaceCapture(const FaceCaptureMeasures& m, const FaceCaptureGate& gat
   return FailedPreconditionError("capture rejected: " + reasons);
 }
 
+FingerCaptureGate DefaultFingerEnrolmentGate() { return FingerCaptureGate{}; }
+
+FingerCaptureGate DefaultFingerProbeGate() {
+  // Latent-like partial probes are still worth a candidate list for a human;
+  // the score's FMR says how little they prove.
+  FingerCaptureGate gate;
+  gate.min_minutiae = 8;
+  gate.min_quality_score = 10.0;
+  return gate;
+}
+
+Status CheckFingerCapture(const FingerCaptureMeasures& m, const FingerCaptureGate& gate) {
+  std::string reasons;
+  if (m.minutiae < gate.min_minutiae) {
+    Append(reasons, "too few minutiae: " + std::to_string(m.minutiae) + " < " +
+                        std::to_string(gate.min_minutiae));
+  }
+  if (m.quality_score < gate.min_quality_score) {
+    Append(reasons, "fingerprint quality " + Format(m.quality_score) + " < " +
+                        Format(gate.min_quality_score));
+  }
+  if (reasons.empty()) return Status::Ok();
+  return FailedPreconditionError("capture rejected: " + reasons);
+}
+
 }  // namespace abis::policy

@@ -42,6 +42,27 @@ FaceCaptureGate DefaultProbeGate();
 // e.g. "face too small: inter-eye distance 14.2 px < 20 px".
 Status CheckFaceCapture(const FaceCaptureMeasures& measures, const FaceCaptureGate& gate);
 
+// What the finger pipeline measured about one print; mirrors the finger
+// stage's features so policy/ needs no finger/ dependency.
+struct FingerCaptureMeasures {
+  double quality_score = 0;  // 0..100, our NFIQ-like score.
+  int minutiae = 0;
+  double foreground_fraction = 0;  // Of the normalised image; 0 when unknown.
+};
+
+struct FingerCaptureGate {
+  // Fewer minutiae than this leave too little for a minutiae matcher to
+  // separate mates from impostors (the MCC consolidation needs pairs).
+  int min_minutiae = 12;
+  double min_quality_score = 20.0;
+};
+
+FingerCaptureGate DefaultFingerEnrolmentGate();
+FingerCaptureGate DefaultFingerProbeGate();
+
+// OK, or FailedPrecondition naming every failed criterion with its value.
+Status CheckFingerCapture(const FingerCaptureMeasures& measures, const FingerCaptureGate& gate);
+
 }  // namespace abis::policy
 
 #endif  // ABIS_POLICY_CAPTURE_POLICY_H_

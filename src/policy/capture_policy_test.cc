@@ -33,5 +33,21 @@ TEST(CapturePolicyTest, ProbeGateIsLooserThanEnrolment) {
   EXPECT_TRUE(CheckFaceCapture(turned, DefaultProbeGate()).ok());
 }
 
+TEST(FingerCapturePolicyTest, NamesEachFailedCriterionAndProbesAreLooser) {
+  FingerCaptureMeasures good{55.0, 40, 0.6};
+  EXPECT_TRUE(CheckFingerCapture(good, DefaultFingerEnrolmentGate()).ok());
+
+  FingerCaptureMeasures poor{12.0, 9, 0.2};
+  Status enrol = CheckFingerCapture(poor, DefaultFingerEnrolmentGate());
+  EXPECT_EQ(enrol.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(enrol.message().find("too few minutiae: 9 < 12"), std::string::npos) << enrol.message();
+  EXPECT_NE(enrol.message().find("fingerprint quality 12 < 20"), std::string::npos)
+      << enrol.message();
+  EXPECT_TRUE(CheckFingerCapture(poor, DefaultFingerProbeGate()).ok());
+
+  FingerCaptureMeasures blank{0.0, 0, 0.0};
+  EXPECT_FALSE(CheckFingerCapture(blank, DefaultFingerProbeGate()).ok());
+}
+
 }  // namespace
 }  // namespace abis::policy

@@ -265,8 +265,8 @@ std::string EncodeTemplate(const Template& tmpl) {
   for (float feature : tmpl.features) writer.F32(feature);
   if (version >= 2) {
     writer.U32(static_cast<std::uint32_t>(tmpl.data.size()));
-    writer.Bytes(std::string_view(reinterpret_cast<const char*>(tmpl.data.data()),
-                                  tmpl.data.size()));
+    writer.Bytes(
+        std::string_view(reinterpret_cast<const char*>(tmpl.data.data()), tmpl.data.size()));
   }
   writer.U32(Crc32(writer.written()));
   return writer.Release();

@@ -145,5 +145,67 @@ TEST_F(CliTest, EvalPrintsTheContractFields) {
   EXPECT_TRUE(fs::exists(dir_ / "eval.html"));
 }
 
+TEST_F(CliTest, FingerEnrolIdentifyAndEvalWithScoreFile) {
+  const fs::path prints = fs::path(ABIS_SHARED_DATA_DIR) / "fingerprints";
+  if (!fs::exists(prints)) GTEST_SKIP() << "../shared/data/fingerprints not found";
+  // Three fingers of FVC2002 DB1 (500 ppi), three impressions each, under
+  // FVC names so eval takes the database's resolution.
+  for (const char* finger : {"fvc2002_db1_101", "fvc2002_db1_102", "fvc2002_db1_103"}) {
+    for (int k = 1; k <= 3; ++k) {
+      const std::string name = std::to_string(k) + ".png";
+      Write(std::string("fingers/") + finger + "/" + name,
+            testing::ReadBytes((prints / finger / name).string()));
+    }
+  }
+  const std::string set = (dir_ / "fingers").string();
+  CliRun no_ppi =
+      Abis("enroll --json -g f -i a --modality finger " + set + "/fvc2002_db1_101/1.png" + flags_);
+  EXPECT_NE(no_ppi.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(no_ppi.output)["results"][0]["error"]["code"],
+            "invalid_argument");
+  CliRun face_flags =
+      Abis("identify --json -g f --ppi 500 " + set + "/fvc2002_db1_101/2.png" + flags_);
+  EXPECT_EQ(nlohmann::json::parse(face_flags.output)["error"]["code"], "invalid_argument");
+
+  CliRun enrolled = Abis(
+      "enroll --json -g f --modality finger --ppi 500 --finger-position "
+      "right-index -i a " +
+      set + "/fvc2002_db1_101/1.png" + flags_);
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
+  auto enrolment = nlohmann::json::parse(enrolled.output);
+  EXPECT_EQ(enrolment["algorithm"]["algorithm"], "finger/abis-mcc-v1");
+  EXPECT_EQ(enrolment["results"][0]["finger"]["position"], 2);
+  CliRun searched = Abis("identify --json -g f --modality finger --ppi 500 " + set +
+                         "/fvc2002_db1_101/2.png" + flags_);
+  ASSERT_EQ(searched.exit_code, 0) << searched.output;
+  auto candidates = nlohmann::json::parse(searched.output);
+  EXPECT_EQ(candidates["modality"], "finger");
+  ASSERT_EQ(candidates["candidates"].size(), 1u);
+  EXPECT_EQ(candidates["candidates"][0]["identity"], "a");
+  EXPECT_FALSE(candidates["candidates"][0]["fmr"].is_null());
+
+  const std::string scores = (dir_ / "scores.csv").string();
+  const std::string json_path = (dir_ / "eval-fingers.json").string();
+  CliRun eval = Abis("eval " + set + " --modality finger --bootstrap 0 --json " + json_path +
+                     " --scores " + scores + flags_);
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  auto result = nlohmann::json::parse(std::ifstream(json_path));
+  EXPECT_EQ(result["modality"], "finger");
+  EXPECT_EQ(result["identities"], 3);
+  const int extracted = 9 - static_cast<int>(result["failures"].size());
+  std::ifstream csv(scores);
+  std::string line;
+  ASSERT_TRUE(std::getline(csv, line));
+  EXPECT_EQ(line, "file_a,identity_a,file_b,identity_b,genuine,score");
+  int rows = 0, genuine = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    if (line.find(",1,") != std::string::npos) ++genuine;
+  }
+  EXPECT_EQ(rows, extracted * (extracted - 1) / 2);
+  EXPECT_EQ(genuine, result["genuine_pairs"].get<int>());
+  EXPECT_EQ(rows - genuine, result["impostor_pairs"].get<int>());
+}
+
 }  // namespace
 }  // namespace abis

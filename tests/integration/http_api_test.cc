@@ -5,10 +5,12 @@
 // identification, verification, the error shape for bad input, limits,
 // metrics, and the OpenAPI document against the route table.
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -21,7 +23,11 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include "audit/audit_log.h"
+#include "governance/governance_types.h"
+#include "server/audit_trail.h"
 #include "server/http_server.h"
+#include "server/tls.h"
 #include "tests/integration/test_photos.h"
 
 namespace abis::server {
@@ -46,16 +52,21 @@ std::string MakeTempDir() {
 // A running server with its data folder; stopped and removed on destruction.
 class TestServer {
  public:
-  static std::unique_ptr<TestServer> Start(double rate_limit_per_minute = 0) {
+  static std::unique_ptr<TestServer> Start(double rate_limit_per_minute = 0,
+                                           AppendFileOpener audit_open_file = {},
+                                           std::string root = "",
+                                           std::function<void(ServerOptions&)> configure = {}) {
     auto test = std::unique_ptr<TestServer>(new TestServer());
-    test->root_ = MakeTempDir();
+    test->root_ = root.empty() ? MakeTempDir() : root;
     ServerOptions options;
+    options.audit_open_file = std::move(audit_open_file);
     options.data_dir = test->root_ + "/data";
     options.host = "127.0.0.1";
     options.port = 0;
     options.model_dir = testing::ModelDir();
     options.rate_limit_per_minute = rate_limit_per_minute;
     options.access_log = false;
+    if (configure) configure(options);
     auto server = HttpServer::Create(options);
     if (!server.ok()) {
       ADD_FAILURE() << server.status().ToString();
@@ -76,16 +87,40 @@ class TestServer {
   }
 
   ~TestServer() {
+    StopServing();
+    std::error_code error;
+    if (!root_.empty() && !keep_files_) std::filesystem::remove_all(root_, error);
+  }
+
+  // Stops and closes the server (final audit checkpoint), keeping the files.
+  void StopServing() {
     if (server_) {
       server_->Stop();
       if (thread_.joinable()) thread_.join();
       server_.reset();
     }
-    std::error_code error;
-    if (!root_.empty()) std::filesystem::remove_all(root_, error);
+  }
+  // Leaves the data folder for a restart; returns its parent.
+  std::string KeepFiles() {
+    keep_files_ = true;
+    return root_;
   }
 
   HttpServer& server() { return *server_; }
+  int port() const { return port_; }
+
+  // An HTTPS client trusting the server's certificate, with an optional
+  // client certificate (PEM files).
+  std::unique_ptr<httplib::SSLClient> TlsClient(const std::string& cert_path = "",
+                                                const std::string& key_path = "") const {
+    auto client = cert_path.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", port_)
+                                    : std::make_unique<httplib::SSLClient>("127.0.0.1", port_,
+                                                                           cert_path, key_path);
+    client->set_ca_cert_path(server_->tls_certificate_path().c_str());
+    client->enable_server_certificate_verification(true);
+    client->set_read_timeout(60, 0);
+    return client;
+  }
   std::string data_dir() const { return root_ + "/data"; }
 
   std::unique_ptr<httplib::Client> Client() const {
@@ -101,6 +136,7 @@ class TestServer {
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   int port_ = 0;
+  bool keep_files_ = false;
 };
 
 httplib::Headers Auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
@@ -137,7 +173,11 @@ class HttpApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!testing::FaceModelAvailable()) return;
-    server_ = TestServer::Start().release();
+    // The sample photos' face quality (about 29) is below the default
+    // identification floor of 40 (docs/governance.md).
+    server_ = TestServer::Start(0, {}, "", [](ServerOptions& options) {
+                options.governance.probe_quality_floor = 20;
+              }).release();
     if (server_ == nullptr) return;
     std::ifstream in(server_->data_dir() + "/bootstrap-token");
     std::getline(in, bootstrap_token_);
@@ -184,6 +224,45 @@ class HttpApiTest : public ::testing::Test {
                   {"identity", identity},
                   {"image", Base64(testing::ReadBytes(testing::SamplePhotoPath(photo)))}}),
         201);
+  }
+
+  // Every 1:N search names an authority covering its galleries (issue 7,
+  // docs/governance.md): registers the request's "gallery" and has the
+  // authoriser issue an authority for it (once per gallery), then adds
+  // authority_id, galleries and case_id. tests/integration/governance_http_test.cc
+  // covers the authority rules themselves.
+  json Authorised(json search) {
+    static std::map<std::string, std::string> issued;
+    std::string gallery = search.value("gallery", "");
+    if (!issued.count(gallery)) {
+      json registration = {{"name", gallery},
+                           {"legal_basis", kDefaultLegalBasis},
+                           {"provenance", "consented_enrolment"},
+                           {"subject_category", "other"},
+                           {"retention_rule", "review yearly"},
+                           {"review_interval_days", 365},
+                           {"owner", "test"}};
+      JsonOf(PostJson("/v1/galleries/registrations", registration, Role::kSupervisor), 201);
+      auto now = std::chrono::system_clock::now();
+      json authority = {{"kind", "consent"},
+                        {"reference", "consent-1"},
+                        {"issuing_body", "test"},
+                        {"legal_basis", kDefaultLegalBasis},
+                        {"scope",
+                         {{"galleries", {gallery}},
+                          {"modalities", {"face"}},
+                          {"purpose", "missing_person"},
+                          {"case_id", "case-1"},
+                          {"not_before", governance::FormatTime(now - std::chrono::hours(1))},
+                          {"not_after", governance::FormatTime(now + std::chrono::hours(24))},
+                          {"max_searches", 100}}}};
+      issued[gallery] =
+          JsonOf(PostJson("/v1/authorities", authority, Role::kAuthoriser), 201).value("id", "");
+    }
+    search["authority_id"] = issued[gallery];
+    search["galleries"] = {gallery};
+    search["case_id"] = "case-1";
+    return search;
   }
 
   static TestServer* server_;
@@ -339,32 +418,35 @@ TEST_F(HttpApiTest, EnrolsIdentifiesAndVerifiesOverHttp) {
   EXPECT_EQ(identities["identities"], json::array({"alice"}));
 
   std::string probe = Base64(testing::ReadBytes(testing::SamplePhotoPath(2)));
-  json found =
-      JsonOf(PostJson("/v1/identifications", {{"gallery", "visitors"}, {"image", probe}}), 200);
+  json found = JsonOf(
+      PostJson("/v1/identifications", Authorised({{"gallery", "visitors"}, {"image", probe}})),
+      200);
   ASSERT_FALSE(found["candidates"].empty()) << found.dump();
   EXPECT_EQ(found["candidates"][0]["identity"], "alice");
   EXPECT_EQ(found["candidates"][0]["rank"], 1);
   EXPECT_EQ(found["searched_face"], 0);
-  for (const char* key : {"gallery", "gallery_identities", "gallery_references", "faces",
-                          "candidates", "algorithm", "note"}) {
+  for (const char* key : {"search_id", "galleries", "gallery_identities", "gallery_references",
+                          "faces", "candidates", "algorithm", "probe_quality", "marking"}) {
     EXPECT_TRUE(found.contains(key)) << key;
   }
 
   // A group photo: the faces to choose from, then the chosen one.
   std::string group = Base64(testing::ReadBytes(testing::SamplePhotoPath(3)));
-  json listed =
-      JsonOf(PostJson("/v1/identifications", {{"gallery", "visitors"}, {"image", group}}), 200);
+  json listed = JsonOf(
+      PostJson("/v1/identifications", Authorised({{"gallery", "visitors"}, {"image", group}})),
+      200);
   EXPECT_EQ(listed["faces"].size(), 3u);
   EXPECT_TRUE(listed["searched_face"].is_null());
   EXPECT_EQ(listed["needs_face_selection"], true);
   EXPECT_TRUE(listed["candidates"].empty());
-  json chosen = JsonOf(PostJson("/v1/identifications",
-                                {{"gallery", "visitors"}, {"image", group}, {"face_index", 1}}),
-                       200);
+  json chosen =
+      JsonOf(PostJson("/v1/identifications",
+                      Authorised({{"gallery", "visitors"}, {"image", group}, {"face_index", 1}})),
+             200);
   EXPECT_EQ(chosen["searched_face"], 1);
   EXPECT_EQ(chosen["candidates"].size(), 1u);
   ErrorOf(PostJson("/v1/identifications",
-                   {{"gallery", "visitors"}, {"image", group}, {"face_index", 7}}),
+                   Authorised({{"gallery", "visitors"}, {"image", group}, {"face_index", 7}})),
           400, "out_of_range");
 
   json verified =
@@ -379,8 +461,8 @@ TEST_F(HttpApiTest, EnrolsIdentifiesAndVerifiesOverHttp) {
 
   // A supervisor deletes a gallery; searching it then finds no gallery.
   JsonOf(client_->Delete("/v1/galleries/uploads", Auth(Token(Role::kSupervisor))), 200);
-  ErrorOf(PostJson("/v1/identifications", {{"gallery", "uploads"}, {"image", probe}}), 404,
-          "not_found");
+  ErrorOf(PostJson("/v1/identifications", Authorised({{"gallery", "uploads"}, {"image", probe}})),
+          404, "not_found");
   ErrorOf(client_->Delete("/v1/galleries/uploads", Auth(Token(Role::kSupervisor))), 404,
           "not_found");
 
@@ -437,8 +519,9 @@ TEST_F(HttpApiTest, BadInputGetsTheErrorShapeWithStableCodes) {
 
   // An unknown gallery.
   std::string probe = Base64(testing::ReadBytes(testing::SamplePhotoPath(2)));
-  ErrorOf(PostJson("/v1/identifications", {{"gallery", "no-such-gallery"}, {"image", probe}}), 404,
-          "not_found");
+  ErrorOf(PostJson("/v1/verifications",
+                   {{"gallery", "no-such-gallery"}, {"identity", "x"}, {"image", probe}}),
+          404, "not_found");
   ErrorOf(client_->Get("/v1/identities?gallery=no-such-gallery", Auth(Token(Role::kOperator))), 404,
           "not_found");
 
@@ -451,6 +534,376 @@ TEST_F(HttpApiTest, BadInputGetsTheErrorShapeWithStableCodes) {
 
   // Unknown routes get the same shape.
   ErrorOf(client_->Get("/v1/nothing-here", Auth(Token(Role::kOperator))), 404, "not_found");
+}
+
+// The audit events of the shared server, oldest first.
+template <typename HttpClient>
+std::vector<json> AuditEvents(HttpClient& client, const std::string& token) {
+  std::vector<json> events;
+  std::uint64_t from = 0;
+  while (true) {
+    std::string path = "/v1/audit/events?limit=1000&from=" + std::to_string(from);
+    json page = JsonOf(client.Get(path.c_str(), Auth(token)), 200);
+    if (!page.is_object()) break;
+    for (const json& event : page["events"]) events.push_back(event);
+    if (page["next_from"].is_null()) break;
+    from = page["next_from"].get<std::uint64_t>();
+  }
+  return events;
+}
+
+// The latest event of `action` with `result`, or null.
+json FindEvent(const std::vector<json>& events, const std::string& action,
+               const std::string& result) {
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if ((*it)["action"] == action && (*it)["result"] == result) return *it;
+  }
+  return nullptr;
+}
+
+TEST_F(HttpApiTest, EveryRequestIsAuditedWithActorActionObjectsAndResult) {
+  if (!std::filesystem::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "photos missing";
+  std::vector<std::uint8_t> photo = testing::ReadBytes(testing::SamplePhotoPath(2));
+  auto enrolled = PostJson(
+      "/v1/enrolments", {{"gallery", "audited"}, {"identity", "carol"}, {"image", Base64(photo)}});
+  json enrolment = JsonOf(enrolled, 201);
+  EXPECT_FALSE(enrolled->get_header_value("X-Audit-Seq").empty());
+  json probe = {{"gallery", "audited"}, {"identity", "carol"}, {"image", Base64(photo)}};
+  JsonOf(PostJson("/v1/verifications", probe), 200);
+  ErrorOf(PostJson("/v1/verifications", probe, Role::kAuditor), 403, "permission_denied");
+  ErrorOf(client_->Get("/v1/galleries", Auth("abis_forged-token-value")), 401, "permission_denied");
+  ErrorOf(client_->Get("/v1/galleries"), 401, "permission_denied");
+
+  std::vector<json> events = AuditEvents(*client_, Token(Role::kAuditor));
+  ASSERT_GE(events.size(), 6u);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i]["seq"], i);
+    EXPECT_EQ(events[i]["time"].get<std::string>().size(), 24u) << events[i];  // Milliseconds.
+  }
+  const std::string probe_hash = Sha256Hex(photo);
+  json enrol = FindEvent(events, "enrol", "ok");
+  ASSERT_TRUE(enrol.is_object());
+  EXPECT_EQ(enrol["actor"], "operator-1");
+  EXPECT_EQ(enrol["hashes"]["probe_sha256"], probe_hash);
+  EXPECT_EQ(enrol["objects"][0], "audited");
+  EXPECT_EQ(enrol["objects"][1], "carol");
+  EXPECT_EQ(enrol["objects"][2],
+            "reference:" + std::to_string(enrolment["reference_id"].get<int>()));
+  // The intent was recorded before the enrolment was made.
+  json intent = FindEvent(events, "enrol", "started");
+  ASSERT_TRUE(intent.is_object());
+  EXPECT_LT(intent["seq"], enrol["seq"]);
+  json verify = FindEvent(events, "verify", "ok");
+  ASSERT_TRUE(verify.is_object());
+  EXPECT_EQ(verify["hashes"]["probe_sha256"], probe_hash);
+  EXPECT_EQ(verify["objects"], json::array({"audited", "carol"}));
+  json denied = FindEvent(events, "verify", "permission_denied");
+  ASSERT_TRUE(denied.is_object());
+  EXPECT_EQ(denied["actor"], "auditor-1");
+  json failed = FindEvent(events, "login_failed", "permission_denied");
+  ASSERT_TRUE(failed.is_object());
+  EXPECT_EQ(failed["actor"], "");
+  EXPECT_EQ(failed["objects"], json::array({"GET /v1/galleries"}));
+  // No secret, image or template ever reaches the log.
+  std::string all = json(events).dump();
+  EXPECT_EQ(all.find("abis_forged"), std::string::npos);
+  EXPECT_EQ(all.find(Token(Role::kOperator)), std::string::npos);
+  EXPECT_EQ(all.find(Base64(photo).substr(0, 64)), std::string::npos);
+  // Reading the log is itself on record.
+  AuditEvents(*client_, Token(Role::kAdmin));
+  bool admin_read_recorded = false;
+  for (const json& e : AuditEvents(*client_, Token(Role::kAuditor))) {
+    admin_read_recorded |= e["action"] == "audit.read" && e["actor"] == "admin-1";
+  }
+  EXPECT_TRUE(admin_read_recorded);
+
+  // The enrol event's inclusion proof checks out against the signed checkpoint.
+  std::string proof_path = "/v1/audit/events/" + std::to_string(enrol["seq"].get<int>()) + "/proof";
+  json proof = JsonOf(client_->Get(proof_path.c_str(), Auth(Token(Role::kAuditor))), 200);
+  ASSERT_TRUE(proof.is_object());
+  json checkpoints =
+      JsonOf(client_->Get("/v1/audit/checkpoints", Auth(Token(Role::kAuditor))), 200);
+  EXPECT_EQ(checkpoints["public_key"], proof["public_key"]);
+  AuditEvent event;
+  const json& e = proof["event"];
+  event.seq = e["seq"];
+  event.time_utc = e["time"];
+  event.prev_hash = e["prev"];
+  event.actor = e["actor"];
+  event.device = e["device"];
+  event.action = e["action"];
+  event.object_ids = e["objects"].get<std::vector<std::string>>();
+  event.hashes = e["hashes"].get<std::map<std::string, std::string>>();
+  event.result = e["result"];
+  event.details = e["details"];
+  InclusionProof inclusion;
+  inclusion.seq = proof["seq"];
+  inclusion.leaf_hash = proof["leaf_hash"];
+  inclusion.path = proof["path"].get<std::vector<std::string>>();
+  const json& c = proof["checkpoint"];
+  inclusion.checkpoint = {c["tree_size"], c["root"],   c["chain_head"],
+                          c["time"],      c["key_id"], c["signature"]};
+  EXPECT_TRUE(VerifyInclusionProof(event, inclusion, proof["public_key"]).ok());
+  event.actor = "someone-else";
+  EXPECT_FALSE(VerifyInclusionProof(event, inclusion, proof["public_key"]).ok());
+  ErrorOf(client_->Get("/v1/audit/events/99999999/proof", Auth(Token(Role::kAuditor))), 404,
+          "not_found");
+  ErrorOf(client_->Get("/v1/audit/events?limit=0", Auth(Token(Role::kAuditor))), 400,
+          "out_of_range");
+
+  // What `abis audit verify --data DIR` checks, on the live log.
+  VerifyReport report;
+  EXPECT_TRUE(VerifyAuditLog(server_->data_dir(), &report).ok()) << report.reason;
+  EXPECT_GE(report.events, events.size());
+}
+
+TEST_F(HttpApiTest, TokensAreListedWithoutSecretsAndRevokedTokensAreRefused) {
+  json body = {{"name", "revocable"}, {"role", "reviewer"}};
+  json issued = JsonOf(
+      client_->Post("/v1/tokens", Auth(Token(Role::kAdmin)), body.dump(), "application/json"), 201);
+  std::string token = issued.value("token", "");
+  std::int64_t id = issued.value("token_id", 0);
+  ASSERT_GT(id, 0);
+  EXPECT_EQ(client_->Get("/v1/galleries", Auth(token))->status, 200);
+
+  auto listed = client_->Get("/v1/tokens", Auth(Token(Role::kAdmin)));
+  json tokens = JsonOf(listed, 200);
+  EXPECT_EQ(listed->body.find(token), std::string::npos);  // Never the secret.
+  json mine;
+  for (const json& t : tokens["tokens"]) {
+    EXPECT_FALSE(t.contains("token")) << t;
+    if (t["id"] == id) mine = t;
+  }
+  ASSERT_TRUE(mine.is_object());
+  EXPECT_EQ(mine["principal"]["name"], "revocable");
+  EXPECT_EQ(mine["role"], "reviewer");
+  EXPECT_FALSE(mine["last_used_at"].is_null());
+  EXPECT_EQ(mine["revoked"], false);
+  bool bootstrap_revoked = false;
+  for (const json& t : tokens["tokens"])
+    bootstrap_revoked |= t["bootstrap"] == true && t["revoked"] == true;
+  EXPECT_TRUE(bootstrap_revoked);
+
+  std::string path = "/v1/tokens/" + std::to_string(id);
+  ErrorOf(client_->Delete(path.c_str(), Auth(Token(Role::kSupervisor))), 403, "permission_denied");
+  json revoked = JsonOf(client_->Delete(path.c_str(), Auth(Token(Role::kAdmin))), 200);
+  EXPECT_EQ(revoked["token"]["revoked"], true);
+  json refused = ErrorOf(client_->Get("/v1/galleries", Auth(token)), 401, "permission_denied");
+  EXPECT_EQ(refused["details"].value("reason", ""), "invalid_token");
+  ErrorOf(client_->Delete("/v1/tokens/987654", Auth(Token(Role::kAdmin))), 404, "not_found");
+  ErrorOf(client_->Delete("/v1/tokens/abc", Auth(Token(Role::kAdmin))), 400, "invalid_argument");
+  json event = FindEvent(AuditEvents(*client_, Token(Role::kAuditor)), "token.revoke", "ok");
+  ASSERT_TRUE(event.is_object());
+  EXPECT_EQ(event["actor"], "admin-1");
+  EXPECT_EQ(event["objects"], json::array({"token:" + std::to_string(id)}));
+}
+
+// An events.log whose writes fail while `failing` is set: the disk-full or
+// I/O-error case the audit log must fail closed on.
+struct FailingAuditFiles {
+  std::shared_ptr<std::atomic<bool>> failing = std::make_shared<std::atomic<bool>>(false);
+
+  AppendFileOpener Opener() const {
+    auto flag = failing;
+    return [flag](const std::string& path) -> Result<std::unique_ptr<AppendFile>> {
+      ABIS_ASSIGN_OR_RETURN(auto file, OpenPosixAppendFile(path));
+      class Failing : public AppendFile {
+       public:
+        Failing(std::unique_ptr<AppendFile> inner, std::shared_ptr<std::atomic<bool>> flag)
+            : inner_(std::move(inner)), flag_(std::move(flag)) {}
+        Status Append(std::span<const std::uint8_t> bytes) override {
+          if (flag_->load()) return UnavailableError("injected write failure");
+          return inner_->Append(bytes);
+        }
+        Status Sync() override { return inner_->Sync(); }
+        Status Truncate(std::uint64_t size) override { return inner_->Truncate(size); }
+
+       private:
+        std::unique_ptr<AppendFile> inner_;
+        std::shared_ptr<std::atomic<bool>> flag_;
+      };
+      return std::unique_ptr<AppendFile>(new Failing(std::move(file), flag));
+    };
+  }
+};
+
+TEST(HttpAuditFailClosedTest, NoResultAndNoEnrolmentWhenTheAuditLogCannotWrite) {
+  if (!testing::FaceModelAvailable()) GTEST_SKIP() << "face model missing: run scripts/build.sh";
+  if (!std::filesystem::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "photos missing";
+  FailingAuditFiles files;
+  auto server = TestServer::Start(0, files.Opener());
+  ASSERT_NE(server, nullptr);
+  std::ifstream in(server->data_dir() + "/bootstrap-token");
+  std::string admin;
+  std::getline(in, admin);
+  auto client = server->Client();
+  json body = {{"name", "op"}, {"role", "operator"}};
+  std::string token =
+      JsonOf(client->Post("/v1/tokens", Auth(admin), body.dump(), "application/json"), 201)
+          .value("token", "");
+  std::string photo = Base64(testing::ReadBytes(testing::SamplePhotoPath(2)));
+  json enrol = {{"gallery", "g"}, {"identity", "kept"}, {"image", photo}};
+  JsonOf(client->Post("/v1/enrolments", Auth(token), enrol.dump(), "application/json"), 201);
+
+  files.failing->store(true);
+  // A verification runs, but its outcome event cannot be written: the
+  // score it computed never leaves the server.
+  json claim = {{"gallery", "g"}, {"identity", "kept"}, {"image", photo}};
+  auto verified = client->Post("/v1/verifications", Auth(token), claim.dump(), "application/json");
+  json refused = ErrorOf(verified, 503, "unavailable");
+  EXPECT_EQ(refused["details"].value("reason", ""), "audit_unavailable");
+  EXPECT_EQ(verified->body.find("score"), std::string::npos);
+  // Identification is refused too, with no candidate list.
+  json search = {{"gallery", "g"}, {"image", photo}};
+  auto found = client->Post("/v1/identifications", Auth(token), search.dump(), "application/json");
+  json closed = ErrorOf(found, 503, "unavailable");
+  EXPECT_EQ(closed["details"].value("reason", ""), "audit_unavailable");
+  EXPECT_EQ(found->body.find("candidates"), std::string::npos);
+  EXPECT_EQ(found->body.find("kept"), std::string::npos);
+
+  // The log stays closed even once the disk recovers, until a restart
+  // re-verifies it; enrolment is refused before any effect.
+  files.failing->store(false);
+  json lost = {{"gallery", "g"}, {"identity", "lost"}, {"image", photo}};
+  ErrorOf(client->Post("/v1/enrolments", Auth(token), lost.dump(), "application/json"), 503,
+          "unavailable");
+  EXPECT_EQ(client->Get("/readyz")->status, 503);
+  std::string root = server->KeepFiles();
+  server.reset();
+
+  // After a restart: only the acknowledged enrolment exists and the log verifies.
+  VerifyReport report;
+  EXPECT_TRUE(VerifyAuditLog(root + "/data", &report).ok()) << report.reason;
+  auto restarted = TestServer::Start(0, {}, root);
+  ASSERT_NE(restarted, nullptr);
+  auto again = restarted->Client();
+  json identities = JsonOf(again->Get("/v1/identities?gallery=g", Auth(token)), 200);
+  EXPECT_EQ(identities["identities"], json::array({"kept"}));
+  restarted->StopServing();
+  EXPECT_TRUE(VerifyAuditLog(root + "/data", &report).ok()) << report.reason;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// Capture devices over real TLS: a registered device's client certificate
+// authenticates it (and is named in the audit log); a revoked one is
+// refused on its next request; with client certificates required, a
+// client without one gets no connection at all.
+TEST(HttpsDeviceTest, DevicesAuthenticateWithClientCertificatesAndRevocationIsImmediate) {
+  if (!testing::FaceModelAvailable()) GTEST_SKIP() << "face model missing: run scripts/build.sh";
+  auto server = TestServer::Start(0, {}, "", [](ServerOptions& o) { o.tls = true; });
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(server->server().tls());
+  struct stat info {};
+  ASSERT_EQ(::stat((server->data_dir() + "/tls/server.key").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600);
+  std::ifstream in(server->data_dir() + "/bootstrap-token");
+  std::string admin;
+  std::getline(in, admin);
+  // People with tokens need no client certificate.
+  auto admin_client = server->TlsClient();
+  EXPECT_EQ(JsonOf(admin_client->Get("/healthz"), 200)["status"], "ok");
+
+  std::map<std::string, std::pair<std::string, std::string>> certs;  // name -> cert, key files.
+  std::map<std::string, std::int64_t> ids;
+  for (const char* name : {"kiosk-1", "kiosk-2"}) {
+    json body = {{"name", name}};
+    json reply = JsonOf(
+        admin_client->Post("/v1/devices", Auth(admin), body.dump(), "application/json"), 201);
+    ASSERT_TRUE(reply.contains("certificate") && reply.contains("private_key")) << reply.dump();
+    EXPECT_EQ(reply["device"]["role"], "operator");
+    std::string cert = server->data_dir() + "/../" + name + ".pem";
+    std::string key = server->data_dir() + "/../" + name + ".key";
+    WriteText(cert, reply["certificate"]);
+    WriteText(key, reply["private_key"]);
+    certs[name] = {cert, key};
+    ids[name] = reply["device"]["id"];
+  }
+  json duplicate = {{"name", "kiosk-1"}};
+  ErrorOf(admin_client->Post("/v1/devices", Auth(admin), duplicate.dump(), "application/json"), 409,
+          "already_exists");
+
+  // A device acts as itself without a token.
+  auto kiosk1 = server->TlsClient(certs["kiosk-1"].first, certs["kiosk-1"].second);
+  EXPECT_TRUE(JsonOf(kiosk1->Get("/v1/galleries"), 200).contains("galleries"));
+  ErrorOf(kiosk1->Get("/v1/tokens"), 403, "permission_denied");  // An operator's role.
+  auto kiosk2 = server->TlsClient(certs["kiosk-2"].first, certs["kiosk-2"].second);
+  EXPECT_EQ(kiosk2->Get("/v1/galleries")->status, 200);
+
+  // Revoked: refused on the very next request, on the same connection.
+  std::string path = "/v1/devices/" + std::to_string(ids["kiosk-2"]);
+  EXPECT_EQ(JsonOf(admin_client->Delete(path.c_str(), Auth(admin)), 200)["device"]["revoked"],
+            true);
+  json refused = ErrorOf(kiosk2->Get("/v1/galleries"), 401, "permission_denied");
+  EXPECT_EQ(refused["details"].value("reason", ""), "device_revoked");
+  // Even with a valid person's token: the device itself is no longer trusted.
+  ErrorOf(kiosk2->Get("/v1/galleries", Auth(admin)), 401, "permission_denied");
+
+  json devices = JsonOf(admin_client->Get("/v1/devices", Auth(admin)), 200);
+  ASSERT_EQ(devices["devices"].size(), 2u);
+  EXPECT_EQ(devices["devices"][1]["revoked"], true);
+  EXPECT_EQ(devices["devices"][0]["fingerprint_sha256"].get<std::string>().size(), 64u);
+
+  std::vector<json> events = AuditEvents(*admin_client, admin);
+  int kiosk1_lists = 0;
+  for (const json& e : events) {
+    if (e["action"] == "gallery.list" && e["result"] == "ok" && e["device"] == "kiosk-1") {
+      EXPECT_EQ(e["actor"], "kiosk-1");
+      ++kiosk1_lists;
+    }
+  }
+  EXPECT_EQ(kiosk1_lists, 1);
+  json revoked_event = FindEvent(events, "login_failed", "permission_denied");
+  ASSERT_TRUE(revoked_event.is_object());
+  EXPECT_EQ(revoked_event["device"], "kiosk-2");
+  EXPECT_NE(revoked_event["details"].get<std::string>().find("device_revoked"), std::string::npos);
+}
+
+TEST(HttpsDeviceTest, ClientsWithoutACertificateAreRefusedWhenCertificatesAreRequired) {
+  if (!testing::FaceModelAvailable()) GTEST_SKIP() << "face model missing: run scripts/build.sh";
+  // Devices registered before the start, through the same stores the
+  // server uses.
+  std::string root = MakeTempDir();
+  std::string data = root + "/data";
+  std::filesystem::create_directories(data);
+  std::map<std::string, std::pair<std::string, std::string>> certs;
+  {
+    auto ca = DeviceCa::Open(data);
+    ASSERT_TRUE(ca.ok()) << ca.status().ToString();
+    auto principals = PrincipalStore::Open(data + "/principals.db");
+    ASSERT_TRUE(principals.ok());
+    for (const char* name : {"kiosk-1", "kiosk-2"}) {
+      auto issued = (*ca)->Issue(name, "");
+      ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+      auto device = (*principals)->RegisterDevice(name, Role::kOperator, issued->fingerprint, {});
+      ASSERT_TRUE(device.ok()) << device.status().ToString();
+      if (std::string(name) == "kiosk-2") ASSERT_TRUE((*principals)->RevokeDevice(device->id).ok());
+      certs[name] = {root + "/" + name + ".pem", root + "/" + name + ".key"};
+      WriteText(certs[name].first, issued->certificate_pem);
+      WriteText(certs[name].second, issued->private_key_pem);
+    }
+  }
+  auto strict = TestServer::Start(0, {}, root, [](ServerOptions& o) {
+    o.tls = true;
+    o.require_client_cert = true;
+  });
+  ASSERT_NE(strict, nullptr);
+  auto anonymous = strict->TlsClient();
+  auto no_cert = anonymous->Get("/v1/galleries");
+  EXPECT_FALSE(no_cert) << "a client without a certificate got a response";
+  auto kiosk = strict->TlsClient(certs["kiosk-1"].first, certs["kiosk-1"].second);
+  EXPECT_EQ(kiosk->Get("/v1/galleries")->status, 200);
+  auto revoked = strict->TlsClient(certs["kiosk-2"].first, certs["kiosk-2"].second);
+  json refused = ErrorOf(revoked->Get("/v1/galleries"), 401, "permission_denied");
+  EXPECT_EQ(refused["details"].value("reason", ""), "device_revoked");
+  // A plain-HTTP client gets nothing from an HTTPS port.
+  httplib::Client plain("127.0.0.1", strict->port());
+  plain.set_read_timeout(5, 0);
+  auto plain_result = plain.Get("/healthz");
+  EXPECT_TRUE(!plain_result || plain_result->status != 200);
 }
 
 TEST(HttpApiRateLimitTest, EachPrincipalIsLimitedSeparately) {

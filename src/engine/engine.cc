@@ -2,15 +2,17 @@
 // stage (imaging, face, policy, templates, search, store); this file decides
 // their order and translates between their types and the public API.
 
+#include "abis/engine.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
-#include "abis/engine.h"
-
 #include "core/digest.h"
+#include "engine/finger_pipeline.h"
 #include "eval/calibration.h"
 #include "face/face_analyzer.h"
 #include "face/face_embedder.h"
@@ -34,6 +36,8 @@ constexpr double kDuplicateDistance = 0.5;
 // the loaded model's (docs/model-cards/README.md).
 constexpr char kShippedFaceModelCard[] =
     ABIS_SOURCE_DIR "/docs/model-cards/face-dlib-resnet-v1.json";
+constexpr char kShippedFingerModelCard[] =
+    ABIS_SOURCE_DIR "/docs/model-cards/finger-abis-mcc-v1.json";
 
 FaceQualityReport ToReport(const face::FaceQuality& q) {
   return {q.detection_score,  q.face_width_px, q.inter_eye_px, q.sharpness, q.exposure_mean,
@@ -65,10 +69,10 @@ std::vector<Candidate> ToCandidates(const std::vector<search::IndexHit>& hits,
   return candidates;
 }
 
-class FaceEngine final : public Engine {
+class StageEngine final : public Engine {
  public:
-  FaceEngine(std::unique_ptr<face::FaceAnalyzer> analyzer,
-             std::unique_ptr<face::FaceEmbedder> embedder, std::unique_ptr<SqliteStore> store)
+  StageEngine(std::unique_ptr<face::FaceAnalyzer> analyzer,
+              std::unique_ptr<face::FaceEmbedder> embedder, std::unique_ptr<SqliteStore> store)
       : analyzer_(std::move(analyzer)), embedder_(std::move(embedder)), store_(std::move(store)) {
     algorithm_.algorithm = kFaceAlgorithm;
     algorithm_.model_digest = embedder_->model_digest();
@@ -78,12 +82,31 @@ class FaceEngine final : public Engine {
     if (std::filesystem::exists(kShippedFaceModelCard)) {
       (void)LoadCalibration(kShippedFaceModelCard);
     }
+    finger_algorithm_ = finger_.algorithm();
+    if (std::filesystem::exists(kShippedFingerModelCard)) {
+      (void)LoadCalibration(kShippedFingerModelCard);
+    }
   }
 
   const AlgorithmInfo& face_algorithm() const override { return algorithm_; }
+  const AlgorithmInfo& finger_algorithm() const override { return finger_algorithm_; }
+
+  Result<FingerExtraction> ExtractFinger(const std::vector<std::uint8_t>& image,
+                                         const FingerCapture& capture,
+                                         bool enrolment_gate) override {
+    return finger_.Extract(image, capture, enrolment_gate);
+  }
 
   Status LoadCalibration(const std::string& model_card_path) override {
     ABIS_ASSIGN_OR_RETURN(eval::ModelCard card, eval::ReadModelCard(model_card_path));
+    if (card.modality == "finger") {
+      Status matches = eval::CheckModelCardMatches(card, "finger", finger_algorithm_.algorithm,
+                                                   finger_algorithm_.model_digest);
+      if (!matches.ok()) return matches.WithContext(model_card_path);
+      finger_calibration_ = std::move(card.calibration);
+      finger_algorithm_.calibration_card = model_card_path;
+      return Status();
+    }
     Status matches =
         eval::CheckModelCardMatches(card, "face", algorithm_.algorithm, algorithm_.model_digest);
     if (!matches.ok()) return matches.WithContext(model_card_path);
@@ -115,16 +138,12 @@ class FaceEngine final : public Engine {
   }
 
   Result<EnrolmentResult> Enrol(const EnrolmentRequest& request) override {
-    if (request.modality != Modality::kFace) {
-      return UnimplementedError("enrolment for modality '" +
-                                std::string(ModalityName(request.modality)) +
-                                "' is not available in this build");
-    }
     // Look the gallery up before the costly extraction; it is created only
     // after the capture passed, so a rejected capture leaves nothing behind.
     auto gallery = store_->GetGallery(request.gallery);
     const bool gallery_missing = !gallery.ok() && gallery.status().code() == StatusCode::kNotFound;
     if (!gallery.ok() && !(gallery_missing && request.create_gallery)) return gallery.status();
+    if (request.modality == Modality::kFinger) return EnrolFinger(request, gallery_missing);
     ABIS_ASSIGN_OR_RETURN(FaceExtraction extraction, ExtractFace(request.image, -1, true));
     EnrolmentResult result;
     result.gallery = request.gallery;
@@ -164,20 +183,32 @@ class FaceEngine final : public Engine {
   }
 
   Result<double> CompareTemplates(const Template& a, const Template& b) const override {
+    if (a.header.modality == Modality::kFinger || b.header.modality == Modality::kFinger) {
+      if (!AreComparable(a.header, b.header)) {
+        return FailedPreconditionError("templates of different modalities or algorithms");
+      }
+      ABIS_ASSIGN_OR_RETURN(const finger::PreparedFinger* prepared_a, PreparedCached(a));
+      ABIS_ASSIGN_OR_RETURN(const finger::PreparedFinger* prepared_b, PreparedCached(b));
+      if (prepared_a->capture != prepared_b->capture) {
+        ABIS_ASSIGN_OR_RETURN(finger::FingerFeatures features_a, finger_.Decode(a));
+        ABIS_ASSIGN_OR_RETURN(finger::FingerFeatures features_b, finger_.Decode(b));
+        return static_cast<double>(
+            features_a.capture == finger::CaptureType::kContactless
+                ? finger_.MatchAcrossCaptures(features_a, features_b, *prepared_b)
+                : finger_.MatchAcrossCaptures(features_b, features_a, *prepared_a));
+      }
+      return static_cast<double>(finger_.Match(*prepared_a, *prepared_b));
+    }
     ABIS_ASSIGN_OR_RETURN(search::FaceComparison comparison, search::CompareFaceTemplates(a, b));
     return comparison.score;
   }
 
   Result<IdentificationResult> Identify(const IdentificationRequest& request) override {
-    if (request.modality != Modality::kFace) {
-      return UnimplementedError("identification for modality '" +
-                                std::string(ModalityName(request.modality)) +
-                                "' is not available in this build");
-    }
     if (request.max_candidates <= 0 || request.max_candidates > 1000) {
       return InvalidArgumentError("max_candidates must be in 1..1000");
     }
     ABIS_RETURN_IF_ERROR(store_->GetGallery(request.gallery).status());
+    if (request.modality == Modality::kFinger) return IdentifyFinger(request);
     ABIS_ASSIGN_OR_RETURN(auto analyzed, Analyze(request.image));
     IdentificationResult result;
     result.algorithm = algorithm_;
@@ -202,6 +233,7 @@ class FaceEngine final : public Engine {
   }
 
   Result<VerificationResult> Verify(const VerificationRequest& request) override {
+    if (request.modality == Modality::kFinger) return VerifyFinger(request);
     ABIS_ASSIGN_OR_RETURN(auto references, store_->LoadIdentityReferences(
                                                request.gallery, request.identity, Modality::kFace));
     if (references.empty()) {
@@ -248,15 +280,168 @@ class FaceEngine final : public Engine {
 
   Status DeleteGallery(const std::string& gallery) override {
     indexes_.erase(gallery);
+    finger_galleries_.erase(gallery);
     return store_->DeleteGallery(gallery);
   }
 
   Status DeleteIdentity(const std::string& gallery, const std::string& identity) override {
     indexes_.erase(gallery);
+    finger_galleries_.erase(gallery);
     return store_->DeleteIdentity(gallery, identity);
   }
 
  private:
+  // Preparing cylinders costs far more than matching them, and evaluation
+  // compares each template with hundreds of others: keep the recent ones.
+  Result<const finger::PreparedFinger*> PreparedCached(const Template& finger_template) const {
+    std::string key(finger_template.data.begin(), finger_template.data.end());
+    key += finger_template.header.model_digest;
+    auto it = prepared_cache_.find(key);
+    if (it != prepared_cache_.end()) return &it->second;
+    ABIS_ASSIGN_OR_RETURN(finger::PreparedFinger prepared, finger_.Prepare(finger_template));
+    if (prepared_cache_.size() >= kPreparedCacheEntries) prepared_cache_.clear();
+    return &prepared_cache_.emplace(std::move(key), std::move(prepared)).first->second;
+  }
+  static constexpr std::size_t kPreparedCacheEntries = 4096;
+
+  Result<EnrolmentResult> EnrolFinger(const EnrolmentRequest& request, bool gallery_missing) {
+    ABIS_ASSIGN_OR_RETURN(FingerExtraction extraction,
+                          finger_.Extract(request.image, request.finger, true));
+    ABIS_ASSIGN_OR_RETURN(finger::FingerFeatures features,
+                          finger_.Decode(extraction.finger_template));
+    ABIS_ASSIGN_OR_RETURN(finger::PreparedFinger prepared, finger::PrepareFinger(features));
+    EnrolmentResult result;
+    result.gallery = request.gallery;
+    result.identity = request.identity;
+    result.finger = extraction.report;
+    result.source_sha256 = Sha256Hex(std::span<const std::uint8_t>(request.image));
+    if (gallery_missing) ABIS_RETURN_IF_ERROR(store_->CreateGallery(request.gallery).status());
+    ABIS_ASSIGN_OR_RETURN(engine_internal::FingerGallery * fingers,
+                          FingerGalleryFor(request.gallery));
+    auto hits =
+        fingers->Search(finger_, features, prepared, 5, finger_.algorithm().duplicate_threshold);
+    for (const Candidate& candidate : ToFingerCandidates(hits, fingers->identity_count())) {
+      if (candidate.identity != request.identity) result.possible_duplicates.push_back(candidate);
+    }
+    ABIS_ASSIGN_OR_RETURN(ReferenceRecord record,
+                          store_->AddReference(request.gallery, request.identity,
+                                               extraction.finger_template, result.source_sha256));
+    result.reference_id = record.reference_id;
+    fingers->Add(record.reference_id, request.identity, std::move(features), std::move(prepared));
+    return result;
+  }
+
+  Result<IdentificationResult> IdentifyFinger(const IdentificationRequest& request) {
+    ABIS_ASSIGN_OR_RETURN(FingerExtraction probe,
+                          finger_.Extract(request.image, request.finger, false));
+    ABIS_ASSIGN_OR_RETURN(finger::FingerFeatures features, finger_.Decode(probe.finger_template));
+    ABIS_ASSIGN_OR_RETURN(finger::PreparedFinger prepared, finger::PrepareFinger(features));
+    ABIS_ASSIGN_OR_RETURN(engine_internal::FingerGallery * fingers,
+                          FingerGalleryFor(request.gallery));
+    IdentificationResult result;
+    result.modality = Modality::kFinger;
+    result.algorithm = finger_algorithm_;
+    result.finger = probe.report;
+    result.gallery_references = static_cast<std::int64_t>(fingers->size());
+    result.gallery_identities = static_cast<std::int64_t>(fingers->identity_count());
+    result.searched_face = -1;
+    result.candidates = ToFingerCandidates(
+        fingers->Search(finger_, features, prepared, request.max_candidates, request.min_score),
+        fingers->identity_count());
+    return result;
+  }
+
+  Result<VerificationResult> VerifyFinger(const VerificationRequest& request) {
+    ABIS_ASSIGN_OR_RETURN(
+        auto references,
+        store_->LoadIdentityReferences(request.gallery, request.identity, Modality::kFinger));
+    if (references.empty()) {
+      return NotFoundError("identity '" + request.identity + "' has no finger reference");
+    }
+    ABIS_ASSIGN_OR_RETURN(FingerExtraction probe,
+                          finger_.Extract(request.image, request.finger, false));
+    ABIS_ASSIGN_OR_RETURN(finger::FingerFeatures features, finger_.Decode(probe.finger_template));
+    ABIS_ASSIGN_OR_RETURN(finger::PreparedFinger prepared, finger::PrepareFinger(features));
+    VerificationResult result;
+    result.modality = Modality::kFinger;
+    result.finger = probe.report;
+    result.threshold = finger_algorithm_.verification_threshold;
+    result.score = -1;
+    for (const StoredReference& reference : references) {
+      ABIS_ASSIGN_OR_RETURN(finger::FingerFeatures stored_features, finger_.Decode(reference.tmpl));
+      ABIS_ASSIGN_OR_RETURN(finger::PreparedFinger stored, finger::PrepareFinger(stored_features));
+      const int position = static_cast<int>(stored.position);
+      if (request.finger.position != 0 && position != 0 && position != request.finger.position) {
+        continue;  // Another finger of the same person is not a comparison.
+      }
+      double score = 0;
+      if (features.capture == stored_features.capture) {
+        score = finger_.Match(prepared, stored);
+      } else if (features.capture == finger::CaptureType::kContactless) {
+        score = finger_.MatchAcrossCaptures(features, stored_features, stored);
+      } else {
+        score = finger_.MatchAcrossCaptures(stored_features, features, prepared);
+      }
+      if (score > result.score) {
+        result.score = score;
+        result.reference_id = reference.reference_id;
+      }
+    }
+    if (result.reference_id == 0) {
+      return NotFoundError("identity '" + request.identity + "' has no reference of finger " +
+                           std::to_string(request.finger.position));
+    }
+    result.meets_threshold = result.score >= result.threshold;
+    FingerFmr(result.score, result.fmr, result.fmr_is_upper_bound);
+    return result;
+  }
+
+  // The FMR of a finger score: from the model card measured with our own
+  // extraction when one is loaded, else the matcher's built-in calibration.
+  void FingerFmr(double score, std::optional<double>& fmr, bool& is_upper_bound) const {
+    if (finger_calibration_) {
+      eval::FmrEstimate estimate = finger_calibration_->FmrAt(score);
+      fmr = estimate.fmr;
+      is_upper_bound = estimate.is_upper_bound;
+    } else {
+      fmr = finger_.Fmr(score);
+      is_upper_bound = false;
+    }
+  }
+
+  std::vector<Candidate> ToFingerCandidates(const std::vector<engine_internal::FingerHit>& hits,
+                                            std::size_t gallery_identities) const {
+    std::vector<Candidate> candidates;
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      Candidate candidate{static_cast<int>(i) + 1, hits[i].identity, hits[i].reference_id,
+                          hits[i].score, 0.0};
+      candidate.finger_position = hits[i].position;
+      FingerFmr(hits[i].score, candidate.fmr, candidate.fmr_is_upper_bound);
+      candidate.expected_false_candidates =
+          static_cast<double>(gallery_identities) * *candidate.fmr;
+      candidates.push_back(std::move(candidate));
+    }
+    return candidates;
+  }
+
+  // The gallery's prepared fingers, loaded from the store on first use.
+  Result<engine_internal::FingerGallery*> FingerGalleryFor(const std::string& gallery) {
+    auto it = finger_galleries_.find(gallery);
+    if (it != finger_galleries_.end()) return &it->second;
+    ABIS_ASSIGN_OR_RETURN(auto references, store_->LoadReferences(gallery, Modality::kFinger));
+    engine_internal::FingerGallery fingers;
+    for (StoredReference& reference : references) {
+      auto features = finger_.Decode(reference.tmpl);
+      if (!features.ok()) return features.status().WithContext("gallery '" + gallery + "'");
+      auto prepared = finger::PrepareFinger(*features);
+      if (!prepared.ok()) return prepared.status().WithContext("gallery '" + gallery + "'");
+      fingers.Add(reference.reference_id, std::move(reference.identity_external_id),
+                  std::move(*features), std::move(*prepared));
+    }
+    auto [inserted, unused] = finger_galleries_.emplace(gallery, std::move(fingers));
+    return &inserted->second;
+  }
+
   Result<std::vector<face::AnalyzedFace>> Analyze(const std::vector<std::uint8_t>& image) {
     ABIS_ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(image));
     return analyzer_->Analyze(decoded.bgr);
@@ -335,6 +520,11 @@ class FaceEngine final : public Engine {
   AlgorithmInfo algorithm_;
   std::optional<eval::FmrCalibration> calibration_;  // From algorithm_.calibration_card.
   std::map<std::string, search::ExactFaceIndex> indexes_;
+  engine_internal::FingerPipeline finger_;
+  std::map<std::string, engine_internal::FingerGallery> finger_galleries_;
+  mutable std::unordered_map<std::string, finger::PreparedFinger> prepared_cache_;
+  AlgorithmInfo finger_algorithm_;  // finger_'s, with the calibration card in use.
+  std::optional<eval::FmrCalibration> finger_calibration_;
 };
 
 }  // namespace
@@ -362,7 +552,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     return store.status().WithContext("master key from " + master_key.description);
   }
   return std::unique_ptr<Engine>(
-      new FaceEngine(std::move(analyzer), std::move(*embedder), std::move(*store)));
+      new StageEngine(std::move(analyzer), std::move(*embedder), std::move(*store)));
 }
 
 }  // namespace abis

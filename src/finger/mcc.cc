@@ -1,0 +1,689 @@
+#include "finger/mcc.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <numbers>
+#include <numeric>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace abis::finger {
+namespace {
+
+constexpr float kPi = std::numbers::pi_v<float>;
+constexpr float kTwoPi = 2 * kPi;
+constexpr int kNs = kMccSpatialCells;
+constexpr int kNd = kMccDirectionCells;
+constexpr int kWords = kMccWordsPerCylinder;
+constexpr float kCellSize = 2 * kMccRadius / kNs;
+constexpr float kNeighbourCellRadius = 3 * kMccSigmaS;  // contributions beyond are negligible
+
+constexpr int CountDiscCells() {
+  int count = 0;
+  for (int i = 0; i < kNs; ++i) {
+    for (int j = 0; j < kNs; ++j) {
+      const float u = (i - (kNs - 1) / 2.0f) * kCellSize;
+      const float v = (j - (kNs - 1) / 2.0f) * kCellSize;
+      if (u * u + v * v <= kMccRadius * kMccRadius) ++count;
+    }
+  }
+  return count;
+}
+constexpr int kDiscCells = CountDiscCells();
+static_assert(kDiscCells * kNd <= kWords * 64, "cylinder does not fit its packed width");
+static_assert(kWords % 8 == 0);
+// Words that hold bits at all; the rest is padding for the AVX-512 kernel.
+constexpr int kUsedWords = (kDiscCells * kNd + 63) / 64;
+constexpr int kMinValidCells = static_cast<int>(kMccMinValidCells * kDiscCells + 0.999f);
+constexpr int kMinMatchableBits = static_cast<int>(kMccMinMatchableCells * kDiscCells * kNd);
+
+// LSS-R parameters (paper, Table 2 of the 2010 article).
+constexpr int kRelaxIterations = 5;
+constexpr float kRelaxWeight = 0.5f;
+constexpr float kRhoMu1 = 5.0f, kRhoTau1 = -8.0f / 5.0f;
+constexpr float kRhoMu2 = kPi / 12, kRhoTau2 = -30.0f;
+constexpr float kRhoMu3 = kPi / 12, kRhoTau3 = -30.0f;
+constexpr int kMinNp = 4, kMaxNp = 12;
+constexpr float kNpMu = 20.0f, kNpTau = 2.0f / 5.0f;
+constexpr int kMaxRelaxPairs = 64;
+
+// Global consistency: a pair agrees with an alignment when its minutiae land
+// within this distance (growing with the distance from the anchor, to allow
+// for skin distortion) and direction.
+constexpr float kAlignBaseTolerance = 12.0f;
+constexpr float kAlignToleranceSlope = 0.1f;
+constexpr float kAlignAngleTolerance = kPi / 8;
+constexpr int kAlignAnchors = 4;
+
+float NormalizeAngle(float a) {  // to [-pi, pi); exact for |a| < 3 pi, as all callers pass
+  if (a >= kPi) a -= kTwoPi;
+  if (a < -kPi) a += kTwoPi;
+  return a;
+}
+
+float Sigmoid(float v, float mu, float tau) { return 1.0f / (1.0f + std::exp(-tau * (v - mu))); }
+
+struct DiscCell {
+  float u, v;
+};
+
+// Lookup tables built once.
+struct Tables {
+  static constexpr int kGsSteps = 2048;  // over squared distance [0, (3 sigma_S)^2]
+  static constexpr int kGdSteps = 2048;  // over angle [-pi, pi]
+  static constexpr int kZ1Steps = 1024;  // over distance difference [0, 64) px, 1/16 px steps
+  static constexpr int kZaSteps = 1024;  // over angle difference [0, pi]: 32768 / 32
+  std::array<DiscCell, kDiscCells> disc{};
+  std::array<float, kGsSteps + 1> gs{};
+  std::array<float, kGdSteps + 1> gd{};
+  std::array<float, kZ1Steps + 1> z1{};
+  std::array<float, kZaSteps + 1> z2{};
+  std::array<float, kZaSteps + 1> z3{};
+  std::array<float, kNd> direction_centre{};
+
+  Tables() {
+    int c = 0;
+    for (int i = 0; i < kNs; ++i) {
+      for (int j = 0; j < kNs; ++j) {
+        const float u = (i - (kNs - 1) / 2.0f) * kCellSize;
+        const float v = (j - (kNs - 1) / 2.0f) * kCellSize;
+        if (u * u + v * v <= kMccRadius * kMccRadius) disc[c++] = {u, v};
+      }
+    }
+    const double max_d2 = kNeighbourCellRadius * kNeighbourCellRadius;
+    for (int s = 0; s <= kGsSteps; ++s) {
+      const double d2 = max_d2 * s / kGsSteps;
+      gs[s] = static_cast<float>(std::exp(-d2 / (2.0 * kMccSigmaS * kMccSigmaS)) /
+                                 (kMccSigmaS * std::sqrt(2.0 * std::numbers::pi)));
+    }
+    const double half_bin = std::numbers::pi / kNd;  // Delta_D / 2
+    for (int s = 0; s <= kGdSteps; ++s) {
+      const double alpha = -std::numbers::pi + 2 * std::numbers::pi * s / kGdSteps;
+      const double k = 1.0 / (kMccSigmaD * std::sqrt(2.0));
+      gd[s] = static_cast<float>(
+          0.5 * (std::erf((alpha + half_bin) * k) - std::erf((alpha - half_bin) * k)));
+    }
+    for (int s = 0; s <= kZ1Steps; ++s) z1[s] = Sigmoid(s / 16.0f, kRhoMu1, kRhoTau1);
+    for (int s = 0; s <= kZaSteps; ++s) {
+      z2[s] = Sigmoid(kPi * s / kZaSteps, kRhoMu2, kRhoTau2);
+      z3[s] = Sigmoid(kPi * s / kZaSteps, kRhoMu3, kRhoTau3);
+    }
+    for (int k = 0; k < kNd; ++k) direction_centre[k] = -kPi + (k + 0.5f) * kTwoPi / kNd;
+  }
+
+  float Gs(float d2) const {
+    return gs[static_cast<int>(d2 * (kGsSteps / (kNeighbourCellRadius * kNeighbourCellRadius)))];
+  }
+  float Gd(float alpha) const {  // alpha in [-pi, pi]
+    return gd[static_cast<int>((alpha + kPi) * (kGdSteps / kTwoPi) + 0.5f)];
+  }
+  // Distance difference in 1/16 px; the table has 1/16-px steps. Beyond
+  // 12 px the factor is below 2e-5 and treated as 0.
+  static constexpr int kZ1Cutoff = 12 * 16;
+  float Z1Fixed(int d) const { return z1[d]; }
+  // Angle difference in 65536ths of a turn, 0..32768 (half a turn).
+  float ZAngle2(int d) const { return z2[d >> 5]; }
+  float ZAngle3(int d) const { return z3[d >> 5]; }
+};
+
+const Tables& T() {
+  static const Tables tables;
+  return tables;
+}
+
+// ---------------------------------------------------------------------------
+// Convex hull (Andrew's monotone chain) and the distance of a point to it.
+
+struct Point {
+  float x, y;
+};
+
+float Cross(const Point& o, const Point& a, const Point& b) {
+  return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+}
+
+std::vector<Point> ConvexHull(std::vector<Point> points) {
+  std::sort(points.begin(), points.end(),
+            [](const Point& a, const Point& b) { return a.x < b.x || (a.x == b.x && a.y < b.y); });
+  points.erase(std::unique(points.begin(), points.end(),
+                           [](const Point& a, const Point& b) { return a.x == b.x && a.y == b.y; }),
+               points.end());
+  if (points.size() < 3) return points;
+  std::vector<Point> hull(2 * points.size());
+  std::size_t k = 0;
+  for (const Point& p : points) {
+    while (k >= 2 && Cross(hull[k - 2], hull[k - 1], p) <= 0) --k;
+    hull[k++] = p;
+  }
+  for (std::size_t i = points.size() - 1, lower = k + 1; i-- > 0;) {
+    while (k >= lower && Cross(hull[k - 2], hull[k - 1], points[i]) <= 0) --k;
+    hull[k++] = points[i];
+  }
+  hull.resize(k - 1);  // counter-clockwise, no repeated first point
+  return hull;
+}
+
+float SegmentDistanceSquared(const Point& p, const Point& a, const Point& b) {
+  const float dx = b.x - a.x, dy = b.y - a.y;
+  const float length2 = dx * dx + dy * dy;
+  float t = length2 > 0 ? ((p.x - a.x) * dx + (p.y - a.y) * dy) / length2 : 0.0f;
+  t = std::clamp(t, 0.0f, 1.0f);
+  const float ex = a.x + t * dx - p.x, ey = a.y + t * dy - p.y;
+  return ex * ex + ey * ey;
+}
+
+bool WithinHull(const std::vector<Point>& hull, const Point& p, float margin) {
+  if (hull.empty()) return false;
+  const std::size_t n = hull.size();
+  if (n >= 3) {
+    bool inside = Cross(hull[n - 1], hull[0], p) >= 0;
+    for (std::size_t i = 0; i + 1 < n && inside; ++i) inside = Cross(hull[i], hull[i + 1], p) >= 0;
+    if (inside) return true;
+  }
+  const float margin2 = margin * margin;
+  if (SegmentDistanceSquared(p, hull[n - 1], hull[0]) <= margin2) return true;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    if (SegmentDistanceSquared(p, hull[i], hull[i + 1]) <= margin2) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Cylinder similarity kernels. The AVX-512 one needs VPOPCNTDQ; both are
+// compiled and one is picked at run time.
+
+struct PairSimilarity {
+  float similarity;
+  std::uint8_t a, b;  // cylinder indices
+};
+
+inline float SimilarityFromCounts(int common, int na, int nb, int nx) {
+  if (common < kMinMatchableBits || na + nb == 0) return 0.0f;
+  return 1.0f - static_cast<float>(nx) / static_cast<float>(na + nb);
+}
+
+#if defined(__x86_64__)
+#define ABIS_MCC_SCALAR_TARGET __attribute__((target("popcnt")))
+#else
+#define ABIS_MCC_SCALAR_TARGET
+#endif
+
+ABIS_MCC_SCALAR_TARGET inline float SimilarityScalar(const std::uint64_t* a,
+                                                     const std::uint64_t* va,
+                                                     const std::uint64_t* b,
+                                                     const std::uint64_t* vb) {
+  int common = 0, na = 0, nb = 0, nx = 0;
+  for (int w = 0; w < kUsedWords; ++w) {
+    const std::uint64_t v = va[w] & vb[w];
+    const std::uint64_t ma = a[w] & v, mb = b[w] & v;
+    common += std::popcount(v);
+    na += std::popcount(ma);
+    nb += std::popcount(mb);
+    nx += std::popcount(ma ^ mb);
+  }
+  return SimilarityFromCounts(common, na, nb, nx);
+}
+
+#if defined(__x86_64__)
+// GCC 12 reports a false "may be used uninitialized" inside its own AVX-512
+// shift intrinsics (the undefined pass-through operand).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define ABIS_MCC_AVX512_TARGET __attribute__((target("avx2,avx512f,avx512vpopcntdq")))
+
+ABIS_MCC_AVX512_TARGET __attribute__((always_inline)) inline float SimilarityAvx512(
+    const std::uint64_t* a, const std::uint64_t* va, const std::uint64_t* b,
+    const std::uint64_t* vb) {
+  // Per-lane counts are <= 128 and a cylinder has <= 24 words, so the three
+  // counts can share one 64-bit lane in 16-bit fields: one horizontal sum.
+  __m512i packed = _mm512_setzero_si512();
+  for (int w = 0; w < kWords; w += 8) {
+    const __m512i v = _mm512_and_si512(_mm512_loadu_si512(va + w), _mm512_loadu_si512(vb + w));
+    // Value bits are zero outside their own mask, so a & vb == a & va & vb.
+    const __m512i ma = _mm512_and_si512(_mm512_loadu_si512(a + w), _mm512_loadu_si512(vb + w));
+    const __m512i mb = _mm512_and_si512(_mm512_loadu_si512(b + w), _mm512_loadu_si512(va + w));
+    const __m512i counts = _mm512_add_epi64(
+        _mm512_popcnt_epi64(v),
+        _mm512_add_epi64(
+            _mm512_slli_epi64(_mm512_add_epi64(_mm512_popcnt_epi64(ma), _mm512_popcnt_epi64(mb)),
+                              32),
+            _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(ma, mb)), 48)));
+    packed = _mm512_add_epi64(packed, counts);
+  }
+  const __m256i half =
+      _mm256_add_epi64(_mm512_castsi512_si256(packed), _mm512_extracti64x4_epi64(packed, 1));
+  const __m128i quarter =
+      _mm_add_epi64(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+  const auto total = static_cast<std::uint64_t>(_mm_cvtsi128_si64(quarter)) +
+                     static_cast<std::uint64_t>(_mm_extract_epi64(quarter, 1));
+  const int common = static_cast<int>(total & 0xFFFF);
+  const int sum = static_cast<int>((total >> 32) & 0xFFFF);
+  const int different = static_cast<int>(total >> 48);
+  return SimilarityFromCounts(common, sum, 0, different);
+}
+#endif
+
+// All direction-compatible cylinder pairs with a positive similarity.
+#define ABIS_MCC_DEFINE_FILL(NAME, TARGET, KERNEL)                                         \
+  TARGET int NAME(const PreparedFinger& a, const PreparedFinger& b, PairSimilarity* out) { \
+    int count = 0;                                                                         \
+    const std::size_t nb = b.cylinder_count();                                             \
+    for (std::size_t i = 0; i < a.cylinder_count(); ++i) {                                 \
+      const float ci = a.cylinder_cos[i], si = a.cylinder_sin[i];                          \
+      const std::uint64_t* bits_i = a.cylinder_bits(i);                                    \
+      const std::uint64_t* valid_i = a.cylinder_valid(i);                                  \
+      for (std::size_t j = 0; j < nb; ++j) {                                               \
+        /* |angle difference| <= pi/2  <=>  cos(difference) >= 0 */                        \
+        if (ci * b.cylinder_cos[j] + si * b.cylinder_sin[j] < 0) continue;                 \
+        const float s = KERNEL(bits_i, valid_i, b.cylinder_bits(j), b.cylinder_valid(j));  \
+        if (s > 0) {                                                                       \
+          out[count++] = {s, static_cast<std::uint8_t>(i), static_cast<std::uint8_t>(j)};  \
+        }                                                                                  \
+      }                                                                                    \
+    }                                                                                      \
+    return count;                                                                          \
+  }
+
+ABIS_MCC_DEFINE_FILL(FillScalar, ABIS_MCC_SCALAR_TARGET, SimilarityScalar)
+#if defined(__x86_64__)
+ABIS_MCC_DEFINE_FILL(FillAvx512, ABIS_MCC_AVX512_TARGET, SimilarityAvx512)
+#pragma GCC diagnostic pop
+#endif
+
+using FillFunction = int (*)(const PreparedFinger&, const PreparedFinger&, PairSimilarity*);
+
+FillFunction ChooseFill() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512f")) {
+    return FillAvx512;
+  }
+#endif
+  return FillScalar;
+}
+
+const FillFunction kFill = ChooseFill();
+
+struct SparseEntry {
+  float value;
+  int k;
+};
+
+// Per-thread scratch so matching never allocates after warm-up.
+struct Scratch {
+  std::array<PairSimilarity, kMccMaxMinutiae * kMccMaxMinutiae> pairs;
+  std::array<SparseEntry, kMaxRelaxPairs * kMaxRelaxPairs> rho;
+  std::array<int, kMaxRelaxPairs + 1> row_start;
+  std::array<int, kMaxRelaxPairs> minutia_a, minutia_b;
+  std::array<float, kMaxRelaxPairs> lambda, next, initial;
+  std::array<int, kMaxRelaxPairs> order;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+float AbsAngleDifference(float a, float b) { return std::fabs(NormalizeAngle(a - b)); }
+
+}  // namespace
+
+int MccCellsInDisc() { return kDiscCells; }
+
+void MccDiscCellOffset(int cell, float& along, float& across) {
+  const DiscCell& c = T().disc[static_cast<std::size_t>(cell)];
+  along = c.u;
+  across = c.v;
+}
+
+float MccDiscCellDistance(int cell) {
+  const DiscCell& c = T().disc[static_cast<std::size_t>(cell)];
+  return std::sqrt(c.u * c.u + c.v * c.v);
+}
+
+std::size_t PreparedFinger::MemoryBytes() const {
+  return sizeof(*this) + (x.size() + y.size() + angle.size()) * sizeof(float) +
+         angle_units.size() * 2 + cylinder_minutia.size() +
+         (cylinder_cos.size() + cylinder_sin.size()) * sizeof(float) +
+         (bits.size() + valid.size()) * sizeof(std::uint64_t) +
+         (pair_distance.size() + pair_radial_angle.size()) * sizeof(std::uint16_t);
+}
+
+Result<PreparedFinger> PrepareFinger(const FingerFeatures& features) {
+  for (const Minutia& m : features.minutiae) {
+    if (!std::isfinite(m.angle)) return InvalidArgumentError("minutia angle is not finite");
+  }
+  const Tables& tables = T();
+  std::vector<std::size_t> kept(features.minutiae.size());
+  std::iota(kept.begin(), kept.end(), std::size_t{0});
+  if (kept.size() > kMccMaxMinutiae) {
+    std::stable_sort(kept.begin(), kept.end(), [&](std::size_t a, std::size_t b) {
+      return features.minutiae[a].quality > features.minutiae[b].quality;
+    });
+    kept.resize(kMccMaxMinutiae);
+  }
+  const std::size_t n = kept.size();
+  PreparedFinger prepared;
+  prepared.position = features.position;
+  prepared.capture = features.capture;
+  prepared.x.resize(n);
+  prepared.y.resize(n);
+  prepared.angle.resize(n);
+  prepared.angle_units.resize(n);
+  std::vector<Point> points(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Minutia& m = features.minutiae[kept[i]];
+    prepared.x[i] = static_cast<float>(m.x);
+    prepared.y[i] = -static_cast<float>(m.y);
+    float angle = std::fmod(m.angle, kTwoPi);
+    if (angle < 0) angle += kTwoPi;
+    prepared.angle[i] = angle;
+    prepared.angle_units[i] =
+        static_cast<std::uint16_t>(std::lround(angle * (65536.0f / kTwoPi)) & 0xFFFF);
+    points[i] = {prepared.x[i], prepared.y[i]};
+  }
+  const std::vector<Point> hull = ConvexHull(points);
+
+  prepared.pair_distance.resize(n * n);
+  prepared.pair_radial_angle.resize(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      const float dx = prepared.x[j] - prepared.x[i], dy = prepared.y[j] - prepared.y[i];
+      const float distance = std::sqrt(dx * dx + dy * dy);
+      prepared.pair_distance[i * n + j] =
+          static_cast<std::uint16_t>(std::min(65535.0f, std::round(distance * 16.0f)));
+      float radial = i == j ? 0.0f : std::atan2(dy, dx) - prepared.angle[i];
+      radial = std::fmod(radial, kTwoPi);
+      if (radial < 0) radial += kTwoPi;
+      prepared.pair_radial_angle[i * n + j] = static_cast<std::uint16_t>(
+          static_cast<std::uint32_t>(std::lround(radial * (65536.0f / kTwoPi))) & 0xFFFF);
+    }
+  }
+
+  const float neighbour_range = kMccRadius + 3 * kMccSigmaS;
+  std::vector<int> neighbours;
+  std::array<bool, kDiscCells> cell_valid{};
+  std::array<float, kNd> contribution{};
+  std::array<std::uint64_t, kWords> bits{}, valid{};
+  for (std::size_t i = 0; i < n; ++i) {
+    neighbours.clear();
+    for (std::size_t j = 0; j < n; ++j) {
+      if (j != i && prepared.pair_distance[i * n + j] <= neighbour_range * 16.0f) {
+        neighbours.push_back(static_cast<int>(j));
+      }
+    }
+    if (static_cast<int>(neighbours.size()) < kMccMinNeighbours) continue;
+    const float xi = prepared.x[i], yi = prepared.y[i], ti = prepared.angle[i];
+    const float ct = std::cos(ti), st = std::sin(ti);
+    int valid_cells = 0;
+    for (int c = 0; c < kDiscCells; ++c) {
+      const DiscCell& cell = tables.disc[c];
+      const Point centre{xi + ct * cell.u - st * cell.v, yi + st * cell.u + ct * cell.v};
+      cell_valid[c] = WithinHull(hull, centre, kMccHullMargin);
+      valid_cells += cell_valid[c];
+    }
+    if (valid_cells < kMinValidCells) continue;
+    bits.fill(0);
+    valid.fill(0);
+    const float max_d2 = kNeighbourCellRadius * kNeighbourCellRadius;
+    for (int c = 0; c < kDiscCells; ++c) {
+      if (!cell_valid[c]) continue;
+      const DiscCell& cell = tables.disc[c];
+      const float px = xi + ct * cell.u - st * cell.v, py = yi + st * cell.u + ct * cell.v;
+      contribution.fill(0.0f);
+      for (int j : neighbours) {
+        const float dx = prepared.x[j] - px, dy = prepared.y[j] - py;
+        const float d2 = dx * dx + dy * dy;
+        if (d2 >= max_d2) continue;
+        const float spatial = tables.Gs(d2);
+        const float direction = NormalizeAngle(ti - prepared.angle[j]);
+        for (int k = 0; k < kNd; ++k) {
+          contribution[k] +=
+              spatial * tables.Gd(NormalizeAngle(tables.direction_centre[k] - direction));
+        }
+      }
+      for (int k = 0; k < kNd; ++k) {
+        const int bit = k * kDiscCells + c;
+        valid[bit / 64] |= std::uint64_t{1} << (bit % 64);
+        if (contribution[k] >= kMccMuPsi) bits[bit / 64] |= std::uint64_t{1} << (bit % 64);
+      }
+    }
+    prepared.cylinder_minutia.push_back(static_cast<std::uint8_t>(i));
+    prepared.cylinder_cos.push_back(ct);
+    prepared.cylinder_sin.push_back(st);
+    prepared.bits.insert(prepared.bits.end(), bits.begin(), bits.end());
+    prepared.valid.insert(prepared.valid.end(), valid.begin(), valid.end());
+  }
+  return prepared;
+}
+
+float CylinderSimilarity(const std::uint64_t* bits_a, const std::uint64_t* valid_a,
+                         const std::uint64_t* bits_b, const std::uint64_t* valid_b) {
+  return SimilarityScalar(bits_a, valid_a, bits_b, valid_b);
+}
+
+float MatchPrepared(const PreparedFinger& a, const PreparedFinger& b, MatchDetails* details) {
+  MatchDetails local;
+  MatchDetails& out = details ? *details : local;
+  out = MatchDetails{};
+  const std::size_t na = a.cylinder_count(), nb = b.cylinder_count();
+  if (na == 0 || nb == 0) return 0.0f;
+  const Tables& tables = T();
+  Scratch& scratch = ThreadScratch();
+  PairSimilarity* pairs = scratch.pairs.data();
+  const int pair_count = kFill(a, b, pairs);
+  out.compared_cylinders = pair_count;
+  if (pair_count == 0) return 0.0f;
+
+  // LSS-R: relax the top nR pairs.
+  const int nr = std::min({pair_count, static_cast<int>(std::min(na, nb)), kMaxRelaxPairs});
+  const auto by_similarity = [](const PairSimilarity& l, const PairSimilarity& r) {
+    return l.similarity > r.similarity;
+  };
+  // The nr best, in any order (relaxation treats them as a set).
+  std::nth_element(pairs, pairs + (nr - 1), pairs + pair_count, by_similarity);
+  // Compatibilities rho(t, k), kept sparse: for most pairs of pairs at
+  // least one factor is negligible, so only the others are stored.
+  SparseEntry* rho = scratch.rho.data();
+  int* row_start = scratch.row_start.data();
+  int nonzero = 0;
+  int* minutia_a = scratch.minutia_a.data();
+  int* minutia_b = scratch.minutia_b.data();
+  for (int t = 0; t < nr; ++t) {
+    minutia_a[t] = a.cylinder_minutia[pairs[t].a];
+    minutia_b[t] = b.cylinder_minutia[pairs[t].b];
+  }
+  for (int t = 0; t < nr; ++t) {
+    row_start[t] = nonzero;
+    const int at = minutia_a[t], bt = minutia_b[t];
+    const std::uint16_t* distance_a = a.pair_distance.data() + at * a.minutia_count();
+    const std::uint16_t* distance_b = b.pair_distance.data() + bt * b.minutia_count();
+    const std::uint16_t* radial_a = a.pair_radial_angle.data() + at * a.minutia_count();
+    const std::uint16_t* radial_b = b.pair_radial_angle.data() + bt * b.minutia_count();
+    for (int k = 0; k < nr; ++k) {
+      const int ak = minutia_a[k], bk = minutia_b[k];
+      // Distances in 1/16 px; angles are 16-bit fractions of a turn, so
+      // their differences wrap by themselves.
+      const int d1 = std::abs(int{distance_a[ak]} - int{distance_b[bk]});
+      if (d1 >= Tables::kZ1Cutoff || k == t) continue;
+      const auto relative_a = static_cast<std::uint16_t>(a.angle_units[at] - a.angle_units[ak]);
+      const auto relative_b = static_cast<std::uint16_t>(b.angle_units[bt] - b.angle_units[bk]);
+      const int d2 = std::abs(int{static_cast<std::int16_t>(relative_a - relative_b)});
+      const int d3 = std::abs(int{static_cast<std::int16_t>(radial_a[ak] - radial_b[bk])});
+      const float value = tables.Z1Fixed(d1) * tables.ZAngle2(d2) * tables.ZAngle3(d3);
+      if (value > 1e-4f) rho[nonzero++] = {value, k};
+    }
+  }
+  row_start[nr] = nonzero;
+  float* lambda = scratch.lambda.data();
+  float* next = scratch.next.data();
+  float* initial = scratch.initial.data();
+  for (int t = 0; t < nr; ++t) lambda[t] = initial[t] = pairs[t].similarity;
+  const float spread = nr > 1 ? (1.0f - kRelaxWeight) / (nr - 1) : 0.0f;
+  for (int iteration = 0; iteration < kRelaxIterations; ++iteration) {
+    for (int t = 0; t < nr; ++t) {
+      float sum = 0.0f;
+      for (int e = row_start[t]; e < row_start[t + 1]; ++e) sum += rho[e].value * lambda[rho[e].k];
+      next[t] = kRelaxWeight * lambda[t] + spread * sum;
+    }
+    std::copy(next, next + nr, lambda);
+  }
+  const int min_count = static_cast<int>(std::min(na, nb));
+  const int np = std::min(
+      nr, kMinNp + static_cast<int>(std::lround(
+                       Sigmoid(static_cast<float>(min_count), kNpMu, kNpTau) * (kMaxNp - kMinNp))));
+  int* order = scratch.order.data();
+  std::iota(order, order + nr, 0);
+  // Highest efficiency (relaxed / initial) first.
+  std::partial_sort(order, order + np, order + nr,
+                    [&](int l, int r) { return lambda[l] * initial[r] > lambda[r] * initial[l]; });
+  float lss_r = 0.0f;
+  for (int t = 0; t < np; ++t) lss_r += lambda[order[t]];
+  lss_r /= static_cast<float>(np);
+  out.lss_r = lss_r;
+
+  // Global consistency: one-to-one pairs by relaxed similarity, then the
+  // largest set that a single rigid alignment (anchored on one of the best
+  // pairs) explains.
+  std::sort(order, order + nr, [&](int l, int r) { return lambda[l] > lambda[r]; });
+  std::array<int, kMaxRelaxPairs> chosen{};
+  int chosen_count = 0;
+  {
+    std::array<bool, kMccMaxMinutiae> used_a{}, used_b{};
+    for (int t = 0; t < nr; ++t) {
+      const int ma = a.cylinder_minutia[pairs[order[t]].a];
+      const int mb = b.cylinder_minutia[pairs[order[t]].b];
+      if (used_a[ma] || used_b[mb]) continue;
+      used_a[ma] = used_b[mb] = true;
+      chosen[chosen_count++] = order[t];
+    }
+  }
+  int best_consistent = 0;
+  for (int anchor = 0; anchor < std::min(chosen_count, kAlignAnchors); ++anchor) {
+    const int aa = a.cylinder_minutia[pairs[chosen[anchor]].a];
+    const int ab = b.cylinder_minutia[pairs[chosen[anchor]].b];
+    const float rotation = b.angle[ab] - a.angle[aa];
+    const float cr = std::cos(rotation), sr = std::sin(rotation);
+    int consistent = 0;
+    for (int t = 0; t < chosen_count; ++t) {
+      const int ma = a.cylinder_minutia[pairs[chosen[t]].a];
+      const int mb = b.cylinder_minutia[pairs[chosen[t]].b];
+      const float dx = a.x[ma] - a.x[aa], dy = a.y[ma] - a.y[aa];
+      const float tx = b.x[ab] + cr * dx - sr * dy, ty = b.y[ab] + sr * dx + cr * dy;
+      const float ex = tx - b.x[mb], ey = ty - b.y[mb];
+      const float tolerance =
+          kAlignBaseTolerance + kAlignToleranceSlope * std::sqrt(dx * dx + dy * dy);
+      if (ex * ex + ey * ey > tolerance * tolerance) continue;
+      if (AbsAngleDifference(a.angle[ma] + rotation, b.angle[mb]) > kAlignAngleTolerance) continue;
+      ++consistent;
+    }
+    best_consistent = std::max(best_consistent, consistent);
+  }
+  out.consistent_pairs = best_consistent;
+
+  // Fusion: LSS-R scaled by how much of the expected overlap the aligned
+  // pairs cover (saturating at np pairs).
+  const float coverage = std::min(1.0f, static_cast<float>(best_consistent) / np);
+  out.raw_score = lss_r * (0.5f + 0.5f * coverage);
+  return out.raw_score;
+}
+
+// ---------------------------------------------------------------------------
+// Calibration.
+
+ScoreCalibration::ScoreCalibration(std::vector<Knot> knots) : knots_(std::move(knots)) {}
+
+Result<ScoreCalibration> ScoreCalibration::FromImpostorScores(std::span<const float> scores) {
+  if (scores.size() < 10) {
+    return InvalidArgumentError("calibration needs at least 10 impostor scores, got " +
+                                std::to_string(scores.size()));
+  }
+  std::vector<float> sorted(scores.begin(), scores.end());
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  const double total = static_cast<double>(sorted.size());
+  std::vector<Knot> knots;
+  for (int step = 0;; ++step) {
+    const double log10_fmr = -step / 4.0;
+    const double fmr = std::pow(10.0, log10_fmr);
+    const double rank = fmr * total;  // impostors allowed at or above the threshold
+    if (rank < 1.0) break;
+    // Threshold just above the (rank+1)-th highest impostor score.
+    const std::size_t index = static_cast<std::size_t>(rank);
+    float raw = index < sorted.size() ? sorted[index] : sorted.back();
+    raw = std::nextafter(raw, 2.0f);
+    if (!knots.empty() && raw <= knots.back().raw) {
+      knots.back().log10_fmr = static_cast<float>(log10_fmr);  // ties: keep the lower FMR
+      continue;
+    }
+    knots.push_back({raw, static_cast<float>(log10_fmr)});
+  }
+  // Just above the highest impostor nothing was seen: FMR < 1/N, read as
+  // half an impostor so the curve keeps falling beyond it.
+  const float top = std::nextafter(sorted.front(), 2.0f);
+  const auto floor_log = static_cast<float>(-std::log10(2.0 * total));
+  if (knots.empty() || top > knots.back().raw) knots.push_back({top, floor_log});
+  return ScoreCalibration(std::move(knots));
+}
+
+double ScoreCalibration::Fmr(float raw) const {
+  if (knots_.empty()) return 1.0;
+  if (raw <= knots_.front().raw) return std::pow(10.0, std::min(0.0f, knots_.front().log10_fmr));
+  for (std::size_t i = 1; i < knots_.size(); ++i) {
+    if (raw <= knots_[i].raw) {
+      const Knot& l = knots_[i - 1];
+      const Knot& r = knots_[i];
+      const double t = (raw - l.raw) / (r.raw - l.raw);
+      return std::pow(10.0, l.log10_fmr + t * (r.log10_fmr - l.log10_fmr));
+    }
+  }
+  double slope = -4.0;  // decades per unit raw score when a single knot exists
+  if (knots_.size() >= 2) {
+    const Knot& l = knots_[knots_.size() - 2];
+    const Knot& r = knots_.back();
+    slope = (r.log10_fmr - l.log10_fmr) / (r.raw - l.raw);
+  }
+  const double log10_fmr = knots_.back().log10_fmr + slope * (raw - knots_.back().raw);
+  return std::pow(10.0, std::max(-12.0, log10_fmr));
+}
+
+double ScoreCalibration::CalibratedScore(float raw) const { return -10.0 * std::log10(Fmr(raw)); }
+
+float ScoreCalibration::RawThresholdForFmr(double fmr) const {
+  // Fmr is non-increasing in raw: bisect.
+  float low = 0.0f, high = 1.0f;
+  if (Fmr(high) > fmr) return std::nextafter(1.0f, 2.0f);
+  for (int i = 0; i < 40; ++i) {
+    const float mid = 0.5f * (low + high);
+    (Fmr(mid) <= fmr ? high : low) = mid;
+  }
+  return high;
+}
+
+namespace {
+// Raw score -> log10(FMR) over the 49,920 cross-finger pairs of the 320
+// shared FVC 2002/2004 ISO templates (restretched to their image sizes),
+// NS = 8: `finger_template_eval --print-calibration`. Refit when the
+// matcher or the extractor changes.
+const ScoreCalibration::Knot kDefaultKnots[] = {
+    {0.001918f, 0.00f},  {0.006581f, -0.25f}, {0.008073f, -0.50f}, {0.009565f, -0.75f},
+    {0.011094f, -1.00f}, {0.012757f, -1.25f}, {0.014559f, -1.50f}, {0.016416f, -1.75f},
+    {0.018522f, -2.00f}, {0.020938f, -2.25f}, {0.023171f, -2.50f}, {0.025728f, -2.75f},
+    {0.029532f, -3.00f}, {0.031991f, -3.25f}, {0.035378f, -3.50f}, {0.038620f, -3.75f},
+    {0.041256f, -4.00f}, {0.045936f, -4.25f}, {0.046895f, -4.50f}, {0.048689f, -5.00f}};
+}  // namespace
+
+const ScoreCalibration& ScoreCalibration::Default() {
+  static const ScoreCalibration calibration(
+      std::vector<Knot>(std::begin(kDefaultKnots), std::end(kDefaultKnots)));
+  return calibration;
+}
+
+double MatchScore(const PreparedFinger& probe, const PreparedFinger& gallery) {
+  return ScoreCalibration::Default().CalibratedScore(MatchPrepared(probe, gallery));
+}
+
+}  // namespace abis::finger
