@@ -389,6 +389,26 @@ TEST_F(HttpApiTest, OpenApiDocumentListsExactlyTheRegisteredRoutes) {
   EXPECT_EQ(documented, registered);
 }
 
+TEST_F(HttpApiTest, AlgorithmsAreServedWithTheirModelCards) {
+  json document = JsonOf(client_->Get("/v1/algorithms", Auth(Token(Role::kOperator))), 200);
+  ASSERT_TRUE(document.contains("face") && document.contains("finger")) << document.dump();
+  EXPECT_EQ(document["face"]["algorithm"], "face/dlib-resnet-v1");
+  EXPECT_EQ(document["finger"]["algorithm"], "finger/abis-mcc-v1");
+  for (const char* modality : {"face", "finger"}) {
+    const json& algorithm = document[modality];
+    EXPECT_EQ(algorithm["model_digest"].get<std::string>().size(), 64u) << modality;
+    // The shipped cards match the shipped algorithms, so each is served whole,
+    // with the calibration behind every candidate's FMR.
+    ASSERT_TRUE(algorithm["model_card"].is_object()) << modality;
+    EXPECT_EQ(algorithm["model_card"]["modality"], modality);
+    EXPECT_EQ(algorithm["model_card"]["model_digest"], algorithm["model_digest"]);
+    EXPECT_TRUE(algorithm["model_card"].contains("calibration")) << modality;
+    // File names only: no server paths leave the server.
+    EXPECT_EQ(algorithm["calibration_card"].get<std::string>().find('/'), std::string::npos);
+  }
+  ErrorOf(client_->Get("/v1/algorithms"), 401, "permission_denied");
+}
+
 TEST_F(HttpApiTest, EnrolsIdentifiesAndVerifiesOverHttp) {
   if (!std::filesystem::exists(testing::SamplePhotoPath(3))) GTEST_SKIP() << "photos missing";
   json enrolled = Enrol("visitors", "alice", 2);
