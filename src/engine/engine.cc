@@ -39,6 +39,20 @@ constexpr char kShippedFaceModelCard[] =
 constexpr char kShippedFingerModelCard[] =
     ABIS_SOURCE_DIR "/docs/model-cards/finger-abis-mcc-v1.json";
 
+// Finger operating points (as in engine/finger_pipeline.cc): verification at
+// FMR 1e-4, the duplicate screen at 1e-5.
+constexpr double kFingerVerificationFmr = 1e-4;
+constexpr double kFingerDuplicateFmr = 1e-5;
+
+// The lowest score whose calibrated FMR is at most `fmr`; where the card's
+// data cannot reach that FMR, its highest measured score (FMR <= 1/impostors).
+double ScoreAtFmr(const eval::FmrCalibration& calibration, double fmr) {
+  for (const eval::CalibrationKnot& knot : calibration.knots()) {
+    if (knot.fmr <= fmr) return knot.score;
+  }
+  return calibration.knots().empty() ? 1.0 : calibration.knots().back().score;
+}
+
 FaceQualityReport ToReport(const face::FaceQuality& q) {
   return {q.detection_score,  q.face_width_px, q.inter_eye_px, q.sharpness, q.exposure_mean,
           q.clipped_fraction, q.yaw_deg,       q.roll_deg,     q.score};
@@ -105,6 +119,12 @@ class StageEngine final : public Engine {
       if (!matches.ok()) return matches.WithContext(model_card_path);
       finger_calibration_ = std::move(card.calibration);
       finger_algorithm_.calibration_card = model_card_path;
+      // The thresholds follow the card measured with our own extraction: the
+      // built-in ones come from another extractor's minutiae and sit far too
+      // high for ours.
+      finger_algorithm_.verification_threshold =
+          ScoreAtFmr(*finger_calibration_, kFingerVerificationFmr);
+      finger_algorithm_.duplicate_threshold = ScoreAtFmr(*finger_calibration_, kFingerDuplicateFmr);
       return Status();
     }
     Status matches =
@@ -319,7 +339,7 @@ class StageEngine final : public Engine {
     ABIS_ASSIGN_OR_RETURN(engine_internal::FingerGallery * fingers,
                           FingerGalleryFor(request.gallery));
     auto hits =
-        fingers->Search(finger_, features, prepared, 5, finger_.algorithm().duplicate_threshold);
+        fingers->Search(finger_, features, prepared, 5, finger_algorithm_.duplicate_threshold);
     for (const Candidate& candidate : ToFingerCandidates(hits, fingers->identity_count())) {
       if (candidate.identity != request.identity) result.possible_duplicates.push_back(candidate);
     }

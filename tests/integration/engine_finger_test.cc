@@ -153,6 +153,9 @@ TEST_F(EngineFingerTest, VerificationHonoursPositionAndModelsStaySeparate) {
   EXPECT_EQ(mate->modality, Modality::kFinger);
   EXPECT_EQ(mate->reference_id, enrolled->reference_id);
   ASSERT_TRUE(mate->fmr.has_value());
+  // The threshold in force is the shipped card's FMR 1e-4 operating point.
+  EXPECT_LE(*mate->fmr, 1e-4) << "score " << mate->score << " threshold " << mate->threshold;
+  EXPECT_TRUE(mate->meets_threshold) << mate->score << " < " << mate->threshold;
 
   VerificationRequest other = same;
   other.image = Print("fvc2004_db1_102", 2);
