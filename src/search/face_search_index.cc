@@ -260,26 +260,15 @@ Status FaceSearchIndex::Add(std::int64_t reference_id, std::int64_t identity_id,
 }
 
 Status FaceSearchIndex::Delete(std::int64_t reference_id) {
-  std::lock_guard write_lock(write_mutex_);
-  std::vector<std::pair<std::size_t, std::size_t>> rows;
-  {
-    std::shared_lock lock(segments_mutex_);
-    for (std::size_t s = 0; s < segments_.size(); ++s) {
-      const SegmentColumns& columns = segments_[s]->columns();
-      for (std::size_t row = 0; row < columns.rows; ++row) {
-        if (columns.reference_ids[row] == reference_id && !segments_[s]->IsDeleted(row)) {
-          rows.emplace_back(s, row);
-        }
-      }
-    }
-  }
-  if (rows.empty()) return NotFoundError("no reference " + std::to_string(reference_id));
-  std::unique_lock lock(segments_mutex_);
-  for (auto [s, row] : rows) segments_[s]->MarkDeleted(row);
-  return Status::Ok();
+  return DeleteLiveRows(&SegmentColumns::reference_ids, reference_id, "reference");
 }
 
 Status FaceSearchIndex::DeleteIdentity(std::int64_t identity_id) {
+  return DeleteLiveRows(&SegmentColumns::identity_ids, identity_id, "identity");
+}
+
+Status FaceSearchIndex::DeleteLiveRows(const std::int64_t* SegmentColumns::*column, std::int64_t id,
+                                       const char* what) {
   std::lock_guard write_lock(write_mutex_);
   std::vector<std::pair<std::size_t, std::size_t>> rows;
   {
@@ -287,13 +276,13 @@ Status FaceSearchIndex::DeleteIdentity(std::int64_t identity_id) {
     for (std::size_t s = 0; s < segments_.size(); ++s) {
       const SegmentColumns& columns = segments_[s]->columns();
       for (std::size_t row = 0; row < columns.rows; ++row) {
-        if (columns.identity_ids[row] == identity_id && !segments_[s]->IsDeleted(row)) {
+        if ((columns.*column)[row] == id && !segments_[s]->IsDeleted(row)) {
           rows.emplace_back(s, row);
         }
       }
     }
   }
-  if (rows.empty()) return NotFoundError("no identity " + std::to_string(identity_id));
+  if (rows.empty()) return NotFoundError("no " + std::string(what) + " " + std::to_string(id));
   std::unique_lock lock(segments_mutex_);
   for (auto [s, row] : rows) segments_[s]->MarkDeleted(row);
   return Status::Ok();

@@ -162,6 +162,10 @@ class FaceSearchIndex {
 
   explicit FaceSearchIndex(const FaceSearchOptions& options);
   Status CheckVector(std::span<const float> vector, const char* what) const;
+  // Tombstones every live row whose `column` holds `id` (Delete and
+  // DeleteIdentity); NotFound naming `what` when there is none.
+  Status DeleteLiveRows(const std::int64_t* SegmentColumns::*column, std::int64_t id,
+                        const char* what);
   // Shortlist scan (capacity per worker) or range scan (every row with bound
   // <= range_limit) for several queries at once. Caller holds the lock.
   std::vector<ScanResult> Scan(const std::vector<PreparedQuery>& queries, std::size_t capacity,
