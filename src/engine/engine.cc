@@ -12,13 +12,13 @@
 #include <utility>
 
 #include "core/digest.h"
+#include "engine/face_gallery.h"
 #include "engine/finger_pipeline.h"
 #include "eval/calibration.h"
 #include "face/face_analyzer.h"
 #include "face/face_embedder.h"
 #include "imaging/image_decoder.h"
 #include "policy/capture_policy.h"
-#include "search/exact_index.h"
 #include "search/face_scoring.h"
 #include "store/master_key.h"
 #include "store/sqlite_store.h"
@@ -171,7 +171,7 @@ class StageEngine final : public Engine {
     result.face = extraction.face;
     result.source_sha256 = Sha256Hex(std::span<const std::uint8_t>(request.image));
     if (gallery_missing) ABIS_RETURN_IF_ERROR(store_->CreateGallery(request.gallery).status());
-    ABIS_ASSIGN_OR_RETURN(const search::ExactFaceIndex* index, IndexFor(request.gallery));
+    ABIS_ASSIGN_OR_RETURN(engine_internal::FaceGallery * index, IndexFor(request.gallery));
     ABIS_ASSIGN_OR_RETURN(auto hits, index->Search(extraction.face_template.features, 5,
                                                    algorithm_.duplicate_threshold));
     for (const Candidate& candidate :
@@ -185,8 +185,8 @@ class StageEngine final : public Engine {
     // Keep the cached index in step with the store only after the commit.
     auto cached = indexes_.find(request.gallery);
     if (cached != indexes_.end()) {
-      ABIS_RETURN_IF_ERROR(cached->second.Add(record.reference_id, request.identity,
-                                              extraction.face_template.features));
+      ABIS_RETURN_IF_ERROR(cached->second->Add(record.reference_id, request.identity,
+                                               extraction.face_template.features));
     }
     return result;
   }
@@ -236,7 +236,7 @@ class StageEngine final : public Engine {
       result.faces.push_back(
           Describe(analyzed[i], static_cast<int>(i), policy::DefaultProbeGate()));
     }
-    ABIS_ASSIGN_OR_RETURN(const search::ExactFaceIndex* index, IndexFor(request.gallery));
+    ABIS_ASSIGN_OR_RETURN(engine_internal::FaceGallery * index, IndexFor(request.gallery));
     result.gallery_references = static_cast<std::int64_t>(index->size());
     result.gallery_identities = static_cast<std::int64_t>(index->identity_count());
     if (analyzed.size() > 1 && request.face_index < 0) return result;  // Caller picks a face.
@@ -305,9 +305,15 @@ class StageEngine final : public Engine {
   }
 
   Status DeleteIdentity(const std::string& gallery, const std::string& identity) override {
-    indexes_.erase(gallery);
     finger_galleries_.erase(gallery);
-    return store_->DeleteIdentity(gallery, identity);
+    Status deleted = store_->DeleteIdentity(gallery, identity);
+    auto cached = indexes_.find(gallery);
+    if (cached != indexes_.end()) {
+      // Tombstone the identity's rows; reload from the store at next use if
+      // the two could disagree (the store refused, or the index had none).
+      if (!deleted.ok() || !cached->second->DeleteIdentity(identity).ok()) indexes_.erase(cached);
+    }
+    return deleted;
   }
 
  private:
@@ -506,11 +512,12 @@ class StageEngine final : public Engine {
   }
 
   // The gallery's in-memory index, loaded from the store on first use.
-  Result<const search::ExactFaceIndex*> IndexFor(const std::string& gallery) {
+  Result<engine_internal::FaceGallery*> IndexFor(const std::string& gallery) {
     auto it = indexes_.find(gallery);
-    if (it != indexes_.end()) return &it->second;
+    if (it != indexes_.end()) return it->second.get();
     ABIS_ASSIGN_OR_RETURN(auto references, store_->LoadReferences(gallery, Modality::kFace));
-    search::ExactFaceIndex index(face::FaceEmbedder::kDescriptorSize);
+    ABIS_ASSIGN_OR_RETURN(
+        auto index, engine_internal::FaceGallery::Create(face::FaceEmbedder::kDescriptorSize));
     for (const StoredReference& reference : references) {
       if (!AreComparable(reference.tmpl.header, ProbeHeader())) {
         return FailedPreconditionError("gallery '" + gallery +
@@ -519,11 +526,11 @@ class StageEngine final : public Engine {
                                        reference.tmpl.header.model_digest.substr(0, 12) +
                                        "); re-enrol it with the current model");
       }
-      ABIS_RETURN_IF_ERROR(index.Add(reference.reference_id, reference.identity_external_id,
-                                     reference.tmpl.features));
+      ABIS_RETURN_IF_ERROR(index->Add(reference.reference_id, reference.identity_external_id,
+                                      reference.tmpl.features));
     }
     auto [inserted, unused] = indexes_.emplace(gallery, std::move(index));
-    return &inserted->second;
+    return inserted->second.get();
   }
 
   const eval::FmrCalibration* Calibration() const {
@@ -539,7 +546,7 @@ class StageEngine final : public Engine {
   std::unique_ptr<SqliteStore> store_;
   AlgorithmInfo algorithm_;
   std::optional<eval::FmrCalibration> calibration_;  // From algorithm_.calibration_card.
-  std::map<std::string, search::ExactFaceIndex> indexes_;
+  std::map<std::string, std::unique_ptr<engine_internal::FaceGallery>> indexes_;
   engine_internal::FingerPipeline finger_;
   std::map<std::string, engine_internal::FingerGallery> finger_galleries_;
   mutable std::unordered_map<std::string, finger::PreparedFinger> prepared_cache_;
