@@ -114,10 +114,43 @@ Status ServerContext::WithEngine(const std::function<Status(Engine&)>& fn, int w
   if (!lock.try_lock_for(std::chrono::milliseconds(wait_ms))) {
     return UnavailableError("the engine is busy; retry later");
   }
-  return fn(*engine_);
+  std::unique_lock<std::mutex> handoff(handoff_mutex_);
+  pending_ = &fn;
+  pending_done_ = false;
+  handoff_cv_.notify_all();
+  handoff_cv_.wait(handoff, [this] { return pending_done_; });
+  return std::move(pending_result_);
 }
 
-ServerContext::~ServerContext() = default;
+void ServerContext::RunEngineThread() {
+  std::unique_lock<std::mutex> handoff(handoff_mutex_);
+  while (true) {
+    handoff_cv_.wait(handoff, [this] { return stopping_ || pending_ != nullptr; });
+    if (pending_ == nullptr) return;  // Stopping, nothing left to run.
+    const std::function<Status(Engine&)>* task = pending_;
+    handoff.unlock();
+    Status result;
+    try {
+      result = (*task)(*engine_);
+    } catch (const std::exception& e) {
+      result = InternalError(std::string("engine: ") + e.what());
+    }
+    handoff.lock();
+    pending_ = nullptr;
+    pending_result_ = std::move(result);
+    pending_done_ = true;
+    handoff_cv_.notify_all();
+  }
+}
+
+ServerContext::~ServerContext() {
+  {
+    std::lock_guard<std::mutex> handoff(handoff_mutex_);
+    stopping_ = true;
+  }
+  handoff_cv_.notify_all();
+  if (engine_thread_.joinable()) engine_thread_.join();
+}
 
 void ServerContext::set_device_ca(std::unique_ptr<DeviceCa> ca) { device_ca_ = std::move(ca); }
 

@@ -11,11 +11,13 @@
 #ifndef ABIS_SERVER_ROUTE_H_
 #define ABIS_SERVER_ROUTE_H_
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <httplib.h>
@@ -125,7 +127,8 @@ class ServerContext {
       : options_(options),
         engine_(std::move(engine)),
         principals_(std::move(principals)),
-        audit_(std::move(audit)) {}
+        audit_(std::move(audit)),
+        engine_thread_([this] { RunEngineThread(); }) {}
 
   const ServerOptions& options() const { return options_; }
   PrincipalStore& principals() { return *principals_; }
@@ -149,9 +152,14 @@ class ServerContext {
 
   // Runs `fn` with exclusive use of the engine (it is single-threaded);
   // Unavailable when it stays busy longer than options().engine_wait_ms.
+  // `fn` runs on the one engine thread, not the caller's: what the models
+  // keep per thread (BLAS buffers, malloc arenas, scratch space) then
+  // exists once, instead of once per HTTP worker that ever searched.
   Status WithEngine(const std::function<Status(Engine&)>& fn, int wait_ms = -1);
 
  private:
+  void RunEngineThread();
+
   ServerOptions options_;
   std::timed_mutex engine_mutex_;
   std::unique_ptr<Engine> engine_;
@@ -162,6 +170,15 @@ class ServerContext {
   std::unique_ptr<governance::AuditSink> governance_sink_;
   std::unique_ptr<governance::Governance> governance_;
   Metrics metrics_;
+  // Hand-off of one task at a time to the engine thread (callers hold
+  // engine_mutex_, so at most one is pending).
+  std::mutex handoff_mutex_;
+  std::condition_variable handoff_cv_;
+  const std::function<Status(Engine&)>* pending_ = nullptr;
+  Status pending_result_;
+  bool pending_done_ = false;
+  bool stopping_ = false;
+  std::thread engine_thread_;  // Last: starts once everything above exists.
 };
 
 }  // namespace abis::server
