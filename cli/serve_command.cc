@@ -1,5 +1,7 @@
 // abis serve: the HTTP/JSON API (docs/http_api.md) on one data folder.
 //   abis serve --data DIR --listen HOST:PORT [--tls-cert F --tls-key F --client-ca F]
+//              [--legal-basis B].. [--probe-quality-floor Q] [--urgency-deadline-hours H]
+//              [--trusted-authority-key HEX]..
 // Plain HTTP on loopback addresses only; any other address gets HTTPS,
 // with a self-signed certificate made in DIR/tls/ when none is given.
 
@@ -7,7 +9,9 @@
 #include <cerrno>
 #include <chrono>
 #include <iostream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <signal.h>
 #include <unistd.h>
@@ -40,6 +44,13 @@ struct ServeFlags {
   std::string client_ca;
   bool require_client_cert = false;
   std::uint64_t audit_checkpoint_every = 1;
+  // Governance (docs/governance.md): accepted legal bases (empty: the
+  // server's default, kDefaultLegalBasis), the probe quality floor, the
+  // urgency deadline and the trusted external authority keys.
+  std::vector<std::string> legal_bases;
+  double probe_quality_floor = 40;
+  int urgency_deadline_hours = 24;
+  std::vector<std::string> trusted_authority_keys;
 };
 
 int RunServe(const ServeFlags& flags) {
@@ -63,6 +74,10 @@ int RunServe(const ServeFlags& flags) {
   options.require_client_cert = flags.require_client_cert;
   options.tls = flags.tls || !server::IsLoopbackHost(options.host);
   options.audit_checkpoint_interval = flags.audit_checkpoint_every;
+  options.governance.legal_bases = flags.legal_bases;
+  options.governance.probe_quality_floor = flags.probe_quality_floor;
+  options.governance.urgency_deadline = std::chrono::hours(flags.urgency_deadline_hours);
+  options.governance.trusted_authority_keys = flags.trusted_authority_keys;
 
   // SIGINT/SIGTERM write to a pipe (async-signal-safe); a waiting thread
   // reads it and stops the server. Library threads (OpenBLAS) exist before
@@ -154,6 +169,27 @@ void RegisterServeCommand(CLI::App& app) {
       ->add_option("--engine-wait", flags->engine_wait_s,
                    "Seconds a request waits for the engine before 503")
       ->capture_default_str();
+  command
+      ->add_option("--legal-basis", flags->legal_bases,
+                   "A legal basis accepted for galleries, authorities and 1:1 verification "
+                   "(repeat, or comma-separated; default: national-biometrics-statute)")
+      ->delimiter(',');
+  command
+      ->add_option("--probe-quality-floor", flags->probe_quality_floor,
+                   "Probe quality (0..100) below which a search needs an examiner's override")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  command
+      ->add_option("--urgency-deadline-hours", flags->urgency_deadline_hours,
+                   "Hours an urgent authority request may be searched under before it must be "
+                   "granted (1..48)")
+      ->check(CLI::Range(1, 48))
+      ->capture_default_str();
+  command
+      ->add_option("--trusted-authority-key", flags->trusted_authority_keys,
+                   "Hex Ed25519 public key of an external authority whose signed authorities "
+                   "may be imported (repeat, or comma-separated)")
+      ->delimiter(',');
   command->add_flag("--quiet", flags->quiet, "No access log on stderr");
   command->callback([flags] {
     int code = RunServe(*flags);

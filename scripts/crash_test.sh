@@ -73,6 +73,30 @@ bootstrap="$(cat "$data/bootstrap-token")"
 token="$(curl -fsS -H "Authorization: Bearer $bootstrap" -H 'Content-Type: application/json' \
   -d '{"name":"crash-operator","role":"operator"}' "$url/v1/tokens" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+# Listing the gallery afterwards is a governed consultation (docs/governance.md):
+# a supervisor registers it and an authoriser issues an authority covering it.
+issue_token() {  # $1 name, $2 role
+  curl -fsS -H "Authorization: Bearer $bootstrap" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$1\",\"role\":\"$2\"}" "$url/v1/tokens" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
+supervisor="$(issue_token crash-supervisor supervisor)"
+authoriser="$(issue_token crash-authoriser authoriser)"
+curl -fsS -o /dev/null -H "Authorization: Bearer $supervisor" -H 'Content-Type: application/json' \
+  -d '{"name":"crash","legal_basis":"national-biometrics-statute","provenance":"consented_enrolment",
+       "subject_category":"other","retention_rule":"test data","review_interval_days":365,
+       "owner":"crash-test"}' "$url/v1/galleries/registrations"
+authority="$(python3 -c '
+import datetime, json
+now = datetime.datetime.now(datetime.timezone.utc)
+fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+print(json.dumps({"kind": "consent", "reference": "crash-test", "issuing_body": "crash-test",
+  "legal_basis": "national-biometrics-statute",
+  "scope": {"galleries": ["crash"], "modalities": ["face"], "purpose": "missing_person",
+    "case_id": "crash-case", "not_before": fmt(now - datetime.timedelta(hours=1)),
+    "not_after": fmt(now + datetime.timedelta(days=30)), "max_searches": 1}}))' |
+  curl -fsS -H "Authorization: Bearer $authoriser" -H 'Content-Type: application/json' -d @- \
+    "$url/v1/authorities" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')"
 : >"$work/acked"
 
 stream_enrolments() {  # $1: point number; appends acknowledged identities.
@@ -100,7 +124,8 @@ for ((point = 1; point <= points; point++)); do
   wait "$client" 2>/dev/null || true
   client=""
   start_server
-  present="$(curl -fsS -H "Authorization: Bearer $token" "$url/v1/identities?gallery=crash" |
+  present="$(curl -fsS -H "Authorization: Bearer $token" \
+    "$url/v1/identities?gallery=crash&authority_id=$authority&case_id=crash-case" |
     python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)["identities"]))' 2>/dev/null |
     sort || true)"
   missing="$(comm -23 <(sort -u "$work/acked") <(echo "$present"))"

@@ -137,6 +137,64 @@ Result<bool> OptionalBool(const RequestFields& request, const std::string& key, 
   return FieldError(key, "must be true or false");
 }
 
+Result<int> ParseFingerPositionName(std::string_view text) {
+  static constexpr std::string_view kNames[] = {
+      "unknown",    "right-thumb", "right-index", "right-middle", "right-ring", "right-little",
+      "left-thumb", "left-index",  "left-middle", "left-ring",    "left-little"};
+  for (int code = 0; code <= 10; ++code) {
+    if (text == kNames[code] || text == std::to_string(code)) return code;
+  }
+  return FieldError("finger_position",
+                    "must be an ISO/IEC 19794-2 code 0..10 or a name such as "
+                    "right-index (right-thumb .. left-little, unknown), got '" +
+                        std::string(text.substr(0, 40)) + "'");
+}
+
+Result<CaptureFields> ReadCaptureFields(const RequestFields& request) {
+  CaptureFields capture;
+  ABIS_ASSIGN_OR_RETURN(auto modality, OptionalString(request, "modality"));
+  if (modality.has_value()) {
+    Result<Modality> parsed = ParseModality(*modality);
+    if (!parsed.ok()) {
+      return FieldError("modality",
+                        "must be \"face\" or \"finger\", got '" + modality->substr(0, 40) + "'");
+    }
+    capture.modality = *parsed;
+  }
+  const bool finger = capture.modality == Modality::kFinger;
+  for (const char* key : {"finger_position", "ppi", "contactless"}) {
+    auto it = request.fields.find(key);
+    if (!finger && it != request.fields.end() && !it->is_null()) {
+      return FieldError(key, "applies to modality \"finger\" only");
+    }
+  }
+  if (!finger) return capture;
+  auto position = request.fields.find("finger_position");
+  if (position != request.fields.end() && !position->is_null()) {
+    if (position->is_number_integer()) {
+      ABIS_ASSIGN_OR_RETURN(capture.finger.position,
+                            ParseFingerPositionName(std::to_string(position->get<std::int64_t>())));
+    } else if (position->is_string()) {
+      ABIS_ASSIGN_OR_RETURN(capture.finger.position,
+                            ParseFingerPositionName(position->get<std::string>()));
+    } else {
+      return FieldError("finger_position", "must be a code 0..10 or a finger name");
+    }
+  }
+  ABIS_ASSIGN_OR_RETURN(capture.finger.contactless, OptionalBool(request, "contactless", false));
+  ABIS_ASSIGN_OR_RETURN(capture.finger.ppi, OptionalDouble(request, "ppi", 0));
+  if (request.fields.contains("ppi") && !request.fields["ppi"].is_null() &&
+      !(capture.finger.ppi > 0)) {
+    return FieldError("ppi", "must be a positive number of pixels per inch");
+  }
+  if (!capture.finger.contactless && capture.finger.ppi <= 0) {
+    return FieldError("ppi",
+                      "is required for a contact fingerprint (its resolution, e.g. 500): a guess "
+                      "would rescale every ridge; set contactless for a fingertip photo");
+  }
+  return capture;
+}
+
 std::string DumpJson(const nlohmann::json& document) {
   return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -45,6 +45,24 @@ Result<double> OptionalDouble(const RequestFields& request, const std::string& k
                               double fallback);
 Result<bool> OptionalBool(const RequestFields& request, const std::string& key, bool fallback);
 
+// The capture's modality and, for fingerprints, how it was captured:
+// `modality` ("face", the default, or "finger"); `finger_position` (the
+// ISO/IEC 19794-2 code 0..10 as a number or string, or a name such as
+// "right-index", as `abis --finger-position` takes); `ppi` (pixels per inch,
+// a number > 0; required for contact prints: a missing resolution is an
+// error, never a guess); `contactless` (a fingertip photo, no ppi needed).
+// InvalidArgument naming the field for an unknown modality or position, a
+// contact print without ppi, or finger fields on a face capture.
+struct CaptureFields {
+  Modality modality = Modality::kFace;
+  FingerCapture finger;
+};
+Result<CaptureFields> ReadCaptureFields(const RequestFields& request);
+
+// Finger position from its code ("0".."10") or name ("unknown",
+// "right-thumb" .. "left-little").
+Result<int> ParseFingerPositionName(std::string_view text);
+
 Result<std::vector<std::uint8_t>> DecodeBase64(std::string_view text);
 
 // Dumps with invalid UTF-8 replaced (dump() would throw).

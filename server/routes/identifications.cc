@@ -8,10 +8,15 @@
 // with score, calibrated FMR and expected false candidates, the probe
 // quality and the algorithm, marked as investigative leads; there is no
 // match verdict. With several faces and no face_index, the faces to choose
-// from (nothing is searched).
+// from (nothing is searched). `modality` "finger" (with finger_position,
+// ppi, contactless; see ReadCaptureFields) searches the galleries' finger
+// references: the probe print's quality feeds the gate and its report comes
+// back as "finger".
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <optional>
 
 #include "governance/governance_json.h"
 #include "server/audit_trail.h"
@@ -66,17 +71,30 @@ Result<Reply> Identify(RequestContext& request, ServerContext& server) {
   ABIS_ASSIGN_OR_RETURN(check.max_candidates, OptionalInt(body, "max_candidates", 20, 1, 1000));
   ABIS_ASSIGN_OR_RETURN(double min_score, OptionalDouble(body, "min_score", 0.0));
   ABIS_ASSIGN_OR_RETURN(int face_index, OptionalInt(body, "face_index", -1, -1, 1000));
+  ABIS_ASSIGN_OR_RETURN(CaptureFields capture, ReadCaptureFields(body));
+  const bool finger = capture.modality == Modality::kFinger;
+  if (finger && face_index >= 0) {
+    return InvalidArgumentError("field \"face_index\" applies to modality \"face\" only");
+  }
   if (!body.image.has_value()) return InvalidArgumentError("field \"image\" is required");
   std::vector<std::uint8_t> image = std::move(*body.image);
-  check.modality = Modality::kFace;
+  check.modality = capture.modality;
   check.probe_sha256 = Sha256Hex(image);
   request.audit.object_ids = check.galleries;
   if (!check.authority_id.empty()) request.audit.object_ids.push_back(check.authority_id);
   request.audit.hashes["probe_sha256"] = check.probe_sha256;
 
-  // The probe's quality feeds the quality gate; finding faces reads no gallery.
+  // The probe's quality feeds the quality gate; finding faces (or
+  // extracting the print) reads no gallery.
   std::vector<ProbeFace> faces;
+  std::optional<FingerReport> print;
   ABIS_RETURN_IF_ERROR(server.WithEngine([&](Engine& engine) {
+    if (finger) {
+      auto extracted = engine.ExtractFinger(image, capture.finger, false);
+      if (!extracted.ok()) return extracted.status();
+      print = extracted->report;
+      return Status::Ok();
+    }
     auto found = engine.DetectFaces(image);
     if (!found.ok()) return found.status();
     faces = std::move(*found);
@@ -84,12 +102,12 @@ Result<Reply> Identify(RequestContext& request, ServerContext& server) {
   }));
   nlohmann::json face_list = nlohmann::json::array();
   for (const ProbeFace& face : faces) face_list.push_back(ToJson(face));
-  if (faces.empty()) return FailedPreconditionError("no face found in the image");
-  if (face_index >= static_cast<int>(faces.size())) {
+  if (!finger && faces.empty()) return FailedPreconditionError("no face found in the image");
+  if (!finger && face_index >= static_cast<int>(faces.size())) {
     return OutOfRangeError("face index " + std::to_string(face_index) + " but only " +
                            std::to_string(faces.size()) + " face(s) found");
   }
-  if (face_index < 0 && faces.size() > 1) {
+  if (!finger && face_index < 0 && faces.size() > 1) {
     return Reply{200,
                  {{"faces", face_list},
                   {"searched_face", nullptr},
@@ -97,7 +115,7 @@ Result<Reply> Identify(RequestContext& request, ServerContext& server) {
                   {"candidates", nlohmann::json::array()}}};
   }
   const int chosen = std::max(face_index, 0);
-  check.probe_quality = faces[chosen].quality.score;
+  check.probe_quality = finger ? print->quality : faces[chosen].quality.score;
 
   ABIS_ASSIGN_OR_RETURN(gov::SearchTicket ticket,
                         Noted(request, server.governance().CheckSearch(actor, check)));
@@ -106,6 +124,7 @@ Result<Reply> Identify(RequestContext& request, ServerContext& server) {
   gov::SearchResultInput input;
   input.search_id = ticket.search_id;
   std::int64_t gallery_references = 0;
+  std::map<std::int64_t, int> finger_positions;  // reference_id -> position that scored.
   Status searched = server.WithEngine([&](Engine& engine) {
     for (const std::string& gallery : ticket.galleries) {
       IdentificationRequest search;
@@ -114,10 +133,15 @@ Result<Reply> Identify(RequestContext& request, ServerContext& server) {
       search.max_candidates = ticket.max_candidates;
       search.min_score = min_score;
       search.face_index = face_index;
+      search.modality = capture.modality;
+      search.finger = capture.finger;
       auto found = engine.Identify(search);
       if (!found.ok()) return found.status();
       for (const Candidate& candidate : found->candidates) {
         input.candidates.push_back(gov::CandidateFromEngine(gallery, candidate));
+        if (candidate.finger_position != 0) {
+          finger_positions[candidate.reference_id] = candidate.finger_position;
+        }
       }
       input.gallery_identities += found->gallery_identities;
       gallery_references += found->gallery_references;
@@ -146,7 +170,14 @@ Result<Reply> Identify(RequestContext& request, ServerContext& server) {
   nlohmann::json document = gov::ToJson(view);
   document["search_id"] = view.id;
   document["faces"] = face_list;
-  document["searched_face"] = chosen;
+  document["searched_face"] = finger ? nlohmann::json(nullptr) : nlohmann::json(chosen);
+  if (print.has_value()) document["finger"] = ToJson(*print);
+  if (document.contains("candidates") && document["candidates"].is_array()) {
+    for (nlohmann::json& candidate : document["candidates"]) {
+      auto position = finger_positions.find(candidate.value("reference_id", std::int64_t{0}));
+      if (position != finger_positions.end()) candidate["finger_position"] = position->second;
+    }
+  }
   document["gallery_references"] = gallery_references;
   document["calibration_card"] = input.calibration_card;  // File name, e.g. face-....json
   request.audit.details = std::to_string(view.candidate_count) + " candidates";

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -22,7 +23,10 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "governance/disclosure.h"
 #include "governance/governance_types.h"
@@ -52,6 +56,32 @@ std::string Base64(const std::vector<std::uint8_t>& bytes) {
 }
 
 httplib::Headers Auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+std::string Hex(const unsigned char* bytes, std::size_t size) {
+  std::string out(size * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), bytes, size);
+  out.resize(size * 2);
+  return out;
+}
+
+// A court's Ed25519 key pair: the fixture's server trusts its public key
+// for signed authority imports (GovernanceOptions::trusted_authority_keys).
+struct CourtKey {
+  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> public_key{};
+  std::array<unsigned char, crypto_sign_SECRETKEYBYTES> secret_key{};
+  CourtKey() {
+    if (sodium_init() < 0) std::abort();
+    crypto_sign_keypair(public_key.data(), secret_key.data());
+  }
+  std::string PublicHex() const { return Hex(public_key.data(), public_key.size()); }
+  std::string Sign(const std::string& text) const {
+    std::array<unsigned char, crypto_sign_BYTES> signature{};
+    crypto_sign_detached(signature.data(), nullptr,
+                         reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                         secret_key.data());
+    return Hex(signature.data(), signature.size());
+  }
+};
 
 json JsonOf(const httplib::Result& result, int http_status) {
   EXPECT_TRUE(result) << "no response";
@@ -106,6 +136,8 @@ class GovernanceHttpTest : public ::testing::Test {
     // The sample photos score about 29; the quality gate itself is covered in
     // QualityGateNeedsAnExaminersOverride with a darker probe.
     options.governance.probe_quality_floor = 20;
+    court_ = new CourtKey();
+    options.governance.trusted_authority_keys = {court_->PublicHex()};
     auto server = HttpServer::Create(options);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = server->release();
@@ -167,6 +199,8 @@ class GovernanceHttpTest : public ::testing::Test {
     server_ = nullptr;
     delete scratch_;
     scratch_ = nullptr;
+    delete court_;
+    court_ = nullptr;
     tokens_.clear();
   }
 
@@ -302,7 +336,18 @@ class GovernanceHttpTest : public ::testing::Test {
     return count;
   }
 
+  // GET /v1/identities for `gallery` under `authority_id` (omitted when
+  // empty) and `case_id`.
+  httplib::Result ListIdentities(const std::string& who, const std::string& gallery,
+                                 const std::string& authority_id,
+                                 const std::string& case_id = kCase) {
+    std::string path = "/v1/identities?gallery=" + gallery + "&case_id=" + case_id;
+    if (!authority_id.empty()) path += "&authority_id=" + authority_id;
+    return Get(who, path);
+  }
+
   static testing::ScratchDir* scratch_;
+  static CourtKey* court_;
   static HttpServer* server_;
   static std::thread* thread_;
   static int port_;
@@ -312,6 +357,7 @@ class GovernanceHttpTest : public ::testing::Test {
 };
 
 testing::ScratchDir* GovernanceHttpTest::scratch_ = nullptr;
+CourtKey* GovernanceHttpTest::court_ = nullptr;
 HttpServer* GovernanceHttpTest::server_ = nullptr;
 std::thread* GovernanceHttpTest::thread_ = nullptr;
 int GovernanceHttpTest::port_ = 0;
@@ -686,6 +732,342 @@ TEST_F(GovernanceHttpTest, NoRouteExistsForExcludedCapabilities) {
     EXPECT_EQ(Post("operator-1", "/v1/identifications", SearchBody(authority, {all}))->status, 403)
         << all;
   }
+}
+
+TEST_F(GovernanceHttpTest, IdentityListingIsAGovernedConsultation) {
+  // Listing a gallery names an authority covering it and its case.
+  RefusalOf(ListIdentities("operator-1", "custody", ""), 403, "authority_missing", "ABIS-E1001");
+  RefusalOf(ListIdentities("operator-1", "custody", "no-such-authority"), 403, "authority_unknown",
+            "ABIS-E1001");
+  std::string id = GrantedAuthority();
+  RefusalOf(ListIdentities("operator-1", "custody-b", id), 403, "authority_scope_gallery",
+            "ABIS-E1003");
+  RefusalOf(ListIdentities("operator-1", "custody", id, "case-other"), 403, "authority_scope_case",
+            "ABIS-E1003");
+  json listed = JsonOf(ListIdentities("operator-1", "custody", id), 200);
+  EXPECT_EQ(listed["gallery"], "custody");
+  std::set<std::string> identities;
+  for (const json& identity : listed["identities"]) identities.insert(identity.get<std::string>());
+  EXPECT_EQ(identities, (std::set<std::string>{"alice", "bob"})) << listed.dump();
+  JsonOf(ListIdentities("reviewer-1", "custody", id), 200);
+  // A consultation does not count against the authority's searches.
+  EXPECT_EQ(JsonOf(Get("operator-1", "/v1/authorities/" + id), 200)["searches_used"], 0);
+  // Auditors and admins do not consult galleries (route role table); the
+  // one who granted the authority cannot consult under it either.
+  for (const char* who : {"auditor-1", "admin-1", "authoriser-1"}) {
+    RefusalOf(ListIdentities(who, "custody", id), 403, "role");
+  }
+  // No gallery: a bad request, before any authority check.
+  EXPECT_EQ(Get("operator-1", "/v1/identities?authority_id=" + id)->status, 400);
+
+  const std::vector<json> events = AuditEvents();
+  for (const char* reason : {"authority_missing", "authority_unknown", "authority_scope_gallery",
+                             "authority_scope_case"}) {
+    EXPECT_EQ(CountEvents(events, "gov.gallery.consult", "permission_denied", reason), 1) << reason;
+  }
+  EXPECT_EQ(CountEvents(events, "gov.gallery.consult", "ok"), 2);
+  // The server's own request event carries the reason too.
+  EXPECT_EQ(CountEvents(events, "identity.list", "permission_denied", "reason=authority_missing"),
+            1);
+  EXPECT_EQ(CountEvents(events, "identity.list", "ok"), 2);
+}
+
+TEST_F(GovernanceHttpTest, VerificationNeedsEncounterReferenceAndLegalBasis) {
+  json body = {{"gallery", "custody"},
+               {"identity", "alice"},
+               {"encounter_reference", "encounter-2026-77"},
+               {"legal_basis", kDefaultLegalBasis},
+               {"image", probe_base64_}};
+  json no_reference = body;
+  no_reference.erase("encounter_reference");
+  json refused = RefusalOf(Post("operator-1", "/v1/verifications", no_reference), 403,
+                           "encounter_reference_required", "ABIS-E1101");
+  EXPECT_FALSE(refused.contains("score")) << refused.dump();
+  json no_basis = body;
+  no_basis.erase("legal_basis");
+  RefusalOf(Post("operator-1", "/v1/verifications", no_basis), 403, "legal_basis_not_allowed",
+            "ABIS-E1101");
+  json unknown_basis = body;
+  unknown_basis["legal_basis"] = "because-we-can";
+  RefusalOf(Post("operator-1", "/v1/verifications", unknown_basis), 403, "legal_basis_not_allowed",
+            "ABIS-E1101");
+  json unregistered = body;
+  unregistered["gallery"] = "unregistered-gallery";
+  RefusalOf(Post("operator-1", "/v1/verifications", unregistered), 403, "gallery_not_registered",
+            "ABIS-E1101");
+  // The same request as multipart/form-data fields.
+  std::vector<std::uint8_t> probe_bytes;
+  ASSERT_TRUE(DecodeProbe(probe_bytes));
+  httplib::MultipartFormDataItems form = {
+      {"gallery", "custody", "", ""},
+      {"identity", "alice", "", ""},
+      {"encounter_reference", "encounter-2026-78", "", ""},
+      {"legal_basis", kDefaultLegalBasis, "", ""},
+      {"image", std::string(probe_bytes.begin(), probe_bytes.end()), "probe.jpg", "image/jpeg"}};
+  json by_form = JsonOf(client_->Post("/v1/verifications", Auth(tokens_["operator-1"]), form), 200);
+  EXPECT_TRUE(by_form.contains("score")) << by_form.dump();
+  json verified = JsonOf(Post("operator-1", "/v1/verifications", body), 200);
+  EXPECT_EQ(verified["meets_threshold"], true) << verified.dump();
+  EXPECT_FALSE(HasMatchField(verified)) << verified.dump();
+  // Reviewers and auditors do not verify (route role table).
+  RefusalOf(Post("reviewer-1", "/v1/verifications", body), 403, "role");
+
+  const std::vector<json> events = AuditEvents();
+  for (const char* reason : {"encounter_reference_required", "gallery_not_registered"}) {
+    EXPECT_EQ(CountEvents(events, "gov.verification.authorise", "permission_denied", reason), 1)
+        << reason;
+  }
+  EXPECT_EQ(CountEvents(events, "gov.verification.authorise", "permission_denied",
+                        "legal_basis_not_allowed"),
+            2);
+  EXPECT_EQ(CountEvents(events, "gov.verification.authorise", "ok", "legal_basis="), 2);
+  EXPECT_EQ(CountEvents(events, "verify", "permission_denied", "reason=legal_basis_not_allowed"),
+            2);
+  EXPECT_EQ(CountEvents(events, "verify", "ok"), 2);
+}
+
+TEST_F(GovernanceHttpTest, SignedAuthorityImportAndRevocation) {
+  // An authority issued by a court system, signed with its trusted key.
+  json record = AuthorityBody({"custody"}, /*max_searches=*/3);
+  record["kind"] = "court_order";
+  record["reference"] = "CO-2026-9";
+  record["issuing_body"] = "High Court";
+  const std::string payload = record.dump();
+  json good = {{"payload_json", payload},
+               {"signature_hex", court_->Sign(payload)},
+               {"public_key_hex", court_->PublicHex()}};
+  // Only a supervisor or authoriser imports (an operator may not).
+  RefusalOf(Post("operator-1", "/v1/authorities", good), 403, "role_cannot_import_authority");
+  // A signature that does not cover the payload.
+  json tampered = good;
+  std::string changed = payload;
+  std::size_t at = changed.find("\"max_searches\":3");
+  ASSERT_NE(at, std::string::npos) << payload;
+  changed.replace(at, 16, "\"max_searches\":9");
+  tampered["payload_json"] = changed;
+  RefusalOf(Post("supervisor-1", "/v1/authorities", tampered), 403, "authority_signature_invalid");
+  // A key the deployment does not trust, even with a valid signature.
+  CourtKey stranger;
+  json untrusted = {{"payload_json", payload},
+                    {"signature_hex", stranger.Sign(payload)},
+                    {"public_key_hex", stranger.PublicHex()}};
+  RefusalOf(Post("supervisor-1", "/v1/authorities", untrusted), 403, "authority_key_not_trusted");
+  // A garbled signature.
+  json garbled = good;
+  garbled["signature_hex"] = "zz";
+  RefusalOf(Post("supervisor-1", "/v1/authorities", garbled), 403, "authority_signature_invalid");
+
+  json imported = JsonOf(Post("supervisor-1", "/v1/authorities", good), 201);
+  const std::string id = imported.value("id", "");
+  ASSERT_FALSE(id.empty()) << imported.dump();
+  EXPECT_EQ(imported["state"], "granted");
+  EXPECT_EQ(imported["imported_by"], "supervisor-1");
+  EXPECT_EQ(imported["decided_by"], "external:" + court_->PublicHex().substr(0, 16));
+  EXPECT_EQ(imported["reference"], "CO-2026-9") << imported.dump();
+  EXPECT_EQ(imported["kind"], "court_order");
+  // An operator searches and consults under it; the importer cannot search.
+  RefusalOf(Post("supervisor-1", "/v1/identifications", SearchBody(id)), 403,
+            "authoriser_cannot_search");
+  json found = Search(id);
+  EXPECT_FALSE(found.value("id", "").empty()) << found.dump();
+  JsonOf(ListIdentities("operator-1", "custody", id), 200);
+
+  // Revocation: authorisers only, with a reason; then nothing runs under it.
+  EXPECT_EQ(Post("operator-1", "/v1/authorities/" + id + "/revoke", {{"reason", "x"}})->status,
+            403);
+  EXPECT_EQ(Post("supervisor-1", "/v1/authorities/" + id + "/revoke", {{"reason", "x"}})->status,
+            403);
+  RefusalOf(Post("authoriser-1", "/v1/authorities/" + id + "/revoke", json::object()), 400,
+            "reason_required");
+  RefusalOf(Post("authoriser-1", "/v1/authorities/no-such-authority/revoke",
+                 {{"reason", "court withdrew the order"}}),
+            404, "authority_unknown");
+  json revoked = JsonOf(Post("authoriser-1", "/v1/authorities/" + id + "/revoke",
+                             {{"reason", "court withdrew the order"}}),
+                        200);
+  EXPECT_EQ(revoked["state"], "revoked");
+  EXPECT_EQ(JsonOf(Get("auditor-1", "/v1/authorities/" + id), 200)["state"], "revoked");
+  RefusalOf(Post("operator-1", "/v1/identifications", SearchBody(id)), 403, "authority_revoked",
+            "ABIS-E1002");
+  RefusalOf(ListIdentities("operator-1", "custody", id), 403, "authority_revoked", "ABIS-E1002");
+  RefusalOf(Post("authoriser-1", "/v1/authorities/" + id + "/revoke", {{"reason", "again"}}), 409,
+            "authority_not_granted");
+
+  const std::vector<json> events = AuditEvents();
+  EXPECT_EQ(CountEvents(events, "gov.authority.import", "ok", court_->PublicHex()), 1);
+  EXPECT_EQ(CountEvents(events, "gov.authority.import", "permission_denied",
+                        "role_cannot_import_authority"),
+            1);
+  EXPECT_EQ(CountEvents(events, "gov.authority.import", "permission_denied",
+                        "authority_signature_invalid"),
+            2);
+  EXPECT_EQ(
+      CountEvents(events, "gov.authority.import", "permission_denied", "authority_key_not_trusted"),
+      1);
+  EXPECT_EQ(CountEvents(events, "authority.create", "permission_denied",
+                        "reason=authority_signature_invalid"),
+            2);
+  EXPECT_EQ(CountEvents(events, "gov.authority.revoke", "ok", "court withdrew the order"), 1);
+  EXPECT_EQ(CountEvents(events, "gov.authority.revoke", "invalid_argument", "reason_required"), 1);
+  EXPECT_EQ(CountEvents(events, "gov.search.authorise", "permission_denied", "authority_revoked"),
+            1);
+  EXPECT_EQ(CountEvents(events, "gov.gallery.consult", "permission_denied", "authority_revoked"),
+            1);
+}
+
+// `abis serve` started as a user starts it, with governance flags; stopped
+// with SIGTERM on destruction.
+class ServeProcess {
+ public:
+  ServeProcess(const std::string& data_dir, const std::string& flags) : log_(data_dir + ".log") {
+    // Built before fork: the child only execs.
+    const std::string command = "exec " + std::string(ABIS_CLI_PATH) + " serve --data " + data_dir +
+                                " --listen 127.0.0.1:0 --quiet --models " + testing::ModelDir() +
+                                " " + flags + " >" + log_ + " 2>&1";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  // The port once the server listens; 0 when it exited or did not start in time.
+  int WaitForPort() {
+    const std::string marker = "listening on http://127.0.0.1:";
+    for (int i = 0; i < 2400 && pid_ > 0; ++i) {
+      std::string log = Log();
+      std::size_t at = log.find(marker);
+      if (at != std::string::npos) return std::atoi(log.c_str() + at + marker.size());
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return 0;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return 0;
+  }
+  std::string Log() const {
+    std::ifstream in(log_);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+TEST(ServeGovernanceFlagsTest, FlagsSetLegalBasesQualityFloorAndUrgencyDeadline) {
+  if (!testing::FaceModelAvailable()) GTEST_SKIP() << "face model missing: run scripts/build.sh";
+  if (!std::filesystem::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "photos missing";
+  testing::ScratchDir scratch("gov_serve_flags");
+  const std::string abis = ABIS_CLI_PATH;
+  // Out-of-range values are refused before anything starts.
+  for (const char* flag :
+       {"--urgency-deadline-hours 72", "--urgency-deadline-hours 0", "--probe-quality-floor 101"}) {
+    auto refused = testing::RunCommand(abis + " serve --data " + scratch.File("refused") +
+                                       " --listen 127.0.0.1:0 --quiet " + flag + " 2>&1");
+    EXPECT_NE(refused.exit_code, 0) << flag << ": " << refused.output;
+    EXPECT_FALSE(std::filesystem::exists(scratch.File("refused") + "/governance.db")) << flag;
+  }
+
+  ServeProcess serve(scratch.File("data"),
+                     "--legal-basis police-act-s4,consent-of-subject --probe-quality-floor 0 "
+                     "--urgency-deadline-hours 48");
+  const int port = serve.WaitForPort();
+  ASSERT_GT(port, 0) << serve.Log();
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(120, 0);
+  std::ifstream token_file(scratch.File("data") + "/bootstrap-token");
+  std::string bootstrap;
+  std::getline(token_file, bootstrap);
+  std::map<std::string, std::string> tokens;
+  for (const char* name : {"operator-1", "supervisor-1"}) {
+    std::string role(name, std::string(name).find('-'));
+    json body = {{"name", name}, {"role", role}};
+    tokens[name] =
+        JsonOf(client.Post("/v1/tokens", Auth(bootstrap), body.dump(), "application/json"), 201)
+            .value("token", "");
+  }
+  auto post = [&](const std::string& who, const std::string& path, const json& body) {
+    return client.Post(path.c_str(), Auth(tokens[who]), body.dump(), "application/json");
+  };
+  auto registration = [](const std::string& legal_basis) {
+    return json{{"name", "custody"},
+                {"legal_basis", legal_basis},
+                {"provenance", "custody_record"},
+                {"subject_category", "suspect"},
+                {"original_purpose", "custody photographs"},
+                {"retention_rule", "review every 12 months"},
+                {"review_interval_days", 365},
+                {"owner", "records-unit"}};
+  };
+  // --legal-basis replaces the default list.
+  RefusalOf(post("supervisor-1", "/v1/galleries/registrations", registration(kDefaultLegalBasis)),
+            403, "legal_basis_not_allowed", "ABIS-E1101");
+  JsonOf(post("supervisor-1", "/v1/galleries/registrations", registration("police-act-s4")), 201);
+  std::vector<std::uint8_t> photo = testing::ReadBytes(testing::SamplePhotoPath(2));
+  JsonOf(post("operator-1", "/v1/enrolments",
+              {{"gallery", "custody"}, {"identity", "alice"}, {"image", Base64(photo)}}),
+         201);
+  json verification = {{"gallery", "custody"},
+                       {"identity", "alice"},
+                       {"encounter_reference", "encounter-1"},
+                       {"legal_basis", kDefaultLegalBasis},
+                       {"image", Base64(photo)}};
+  RefusalOf(post("operator-1", "/v1/verifications", verification), 403, "legal_basis_not_allowed",
+            "ABIS-E1101");
+  verification["legal_basis"] = "consent-of-subject";
+  JsonOf(post("operator-1", "/v1/verifications", verification), 200);
+
+  // --urgency-deadline-hours 48: an urgent request may be searched under
+  // for 48 hours before it must be granted.
+  auto now = std::chrono::system_clock::now();
+  json request = {{"kind", "warrant"},
+                  {"reference", "W-2026-18"},
+                  {"issuing_body", "District Court"},
+                  {"legal_basis", "police-act-s4"},
+                  {"urgent", true},
+                  {"justification", "imminent threat; court not reachable"},
+                  {"scope",
+                   {{"galleries", {"custody"}},
+                    {"modalities", {"face"}},
+                    {"purpose", "serious_crime_suspect"},
+                    {"case_id", kCase},
+                    {"offence_code", "robbery"},
+                    {"max_penalty_years", 10},
+                    {"not_before", governance::FormatTime(now - std::chrono::hours(1))},
+                    {"not_after", governance::FormatTime(now + std::chrono::hours(24 * 30))},
+                    {"max_searches", 2}}}};
+  json urgent = JsonOf(post("operator-1", "/v1/authorities", request), 201);
+  ASSERT_TRUE(urgent["urgency_deadline"].is_string()) << urgent.dump();
+  auto requested_at = governance::ParseTime(urgent.value("requested_at", ""));
+  auto deadline = governance::ParseTime(urgent.value("urgency_deadline", ""));
+  ASSERT_TRUE(requested_at.ok() && deadline.ok()) << urgent.dump();
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::hours>(*deadline - *requested_at).count(), 48)
+      << urgent.dump();
+
+  // --probe-quality-floor 0: a dark, blurred probe (refused at the fixture's
+  // floor of 20 in QualityGateNeedsAnExaminersOverride) is searched without
+  // an examiner's override.
+  cv::Mat poor = testing::DecodeBgr(photo);
+  cv::blur(poor, poor, cv::Size(9, 9));
+  poor.convertTo(poor, -1, 0.35, 0);
+  json search = {{"authority_id", urgent.value("id", "")},
+                 {"galleries", {"custody"}},
+                 {"case_id", kCase},
+                 {"image", Base64(testing::EncodeJpeg(poor))}};
+  json found = JsonOf(post("operator-1", "/v1/identifications", search), 200);
+  EXPECT_LT(found.value("probe_quality", 100.0), 20.0) << found.dump();
+  EXPECT_EQ(found.value("quality_override_id", ""), "") << found.dump();
 }
 
 }  // namespace

@@ -265,6 +265,23 @@ class HttpApiTest : public ::testing::Test {
     return search;
   }
 
+  // Listing a gallery is a consultation under an authority (docs/governance.md):
+  // the query string for `gallery` with the authority Authorised() issued.
+  std::string Consulted(const std::string& gallery) {
+    json authorised = Authorised({{"gallery", gallery}});
+    return "/v1/identities?gallery=" + gallery +
+           "&authority_id=" + authorised.value("authority_id", "") + "&case_id=case-1";
+  }
+
+  // A 1:1 verification names an encounter and a listed legal basis; the
+  // gallery must be registered (Authorised() registers it).
+  json Verifying(json verification) {
+    Authorised({{"gallery", verification.value("gallery", "")}});
+    verification["encounter_reference"] = "encounter-1";
+    verification["legal_basis"] = kDefaultLegalBasis;
+    return verification;
+  }
+
   static TestServer* server_;
   static std::string bootstrap_token_;
   static std::map<Role, std::string> tokens_;
@@ -434,7 +451,7 @@ TEST_F(HttpApiTest, EnrolsIdentifiesAndVerifiesOverHttp) {
   for (const json& g : galleries["galleries"]) names.insert(g["name"]);
   EXPECT_TRUE(names.count("visitors") && names.count("uploads"));
   json identities =
-      JsonOf(client_->Get("/v1/identities?gallery=visitors", Auth(Token(Role::kReviewer))), 200);
+      JsonOf(client_->Get(Consulted("visitors").c_str(), Auth(Token(Role::kReviewer))), 200);
   EXPECT_EQ(identities["identities"], json::array({"alice"}));
 
   std::string probe = Base64(testing::ReadBytes(testing::SamplePhotoPath(2)));
@@ -469,14 +486,14 @@ TEST_F(HttpApiTest, EnrolsIdentifiesAndVerifiesOverHttp) {
                    Authorised({{"gallery", "visitors"}, {"image", group}, {"face_index", 7}})),
           400, "out_of_range");
 
-  json verified =
-      JsonOf(PostJson("/v1/verifications",
-                      {{"gallery", "visitors"}, {"identity", "alice"}, {"image", probe}}),
-             200);
+  json verified = JsonOf(
+      PostJson("/v1/verifications",
+               Verifying({{"gallery", "visitors"}, {"identity", "alice"}, {"image", probe}})),
+      200);
   EXPECT_EQ(verified["meets_threshold"], true) << verified.dump();
   EXPECT_GT(verified["score"].get<double>(), verified["threshold"].get<double>());
   ErrorOf(PostJson("/v1/verifications",
-                   {{"gallery", "visitors"}, {"identity", "nobody"}, {"image", probe}}),
+                   Verifying({{"gallery", "visitors"}, {"identity", "nobody"}, {"image", probe}})),
           404, "not_found");
 
   // A supervisor deletes a gallery; searching it then finds no gallery.
@@ -539,11 +556,25 @@ TEST_F(HttpApiTest, BadInputGetsTheErrorShapeWithStableCodes) {
 
   // An unknown gallery.
   std::string probe = Base64(testing::ReadBytes(testing::SamplePhotoPath(2)));
-  ErrorOf(PostJson("/v1/verifications",
-                   {{"gallery", "no-such-gallery"}, {"identity", "x"}, {"image", probe}}),
-          404, "not_found");
-  ErrorOf(client_->Get("/v1/identities?gallery=no-such-gallery", Auth(Token(Role::kOperator))), 404,
+  // (Registered with the governance core, so that the engine is asked.)
+  ErrorOf(
+      PostJson("/v1/verifications",
+               Verifying({{"gallery", "no-such-gallery"}, {"identity", "x"}, {"image", probe}})),
+      404, "not_found");
+  ErrorOf(client_->Get(Consulted("no-such-gallery").c_str(), Auth(Token(Role::kOperator))), 404,
           "not_found");
+  // Unregistered, or without an authority: refused before the engine is asked.
+  json unregistered = ErrorOf(PostJson("/v1/verifications", {{"gallery", "never-registered"},
+                                                             {"identity", "x"},
+                                                             {"encounter_reference", "encounter-1"},
+                                                             {"legal_basis", kDefaultLegalBasis},
+                                                             {"image", probe}}),
+                              403, "permission_denied");
+  EXPECT_EQ(unregistered["details"].value("reason", ""), "gallery_not_registered");
+  json unauthorised =
+      ErrorOf(client_->Get("/v1/identities?gallery=no-such-gallery", Auth(Token(Role::kOperator))),
+              403, "permission_denied");
+  EXPECT_EQ(unauthorised["details"].value("reason", ""), "authority_missing");
 
   // A body over the 16 MiB limit, refused before any handler.
   std::string huge(17u << 20, 'a');
@@ -588,7 +619,7 @@ TEST_F(HttpApiTest, EveryRequestIsAuditedWithActorActionObjectsAndResult) {
       "/v1/enrolments", {{"gallery", "audited"}, {"identity", "carol"}, {"image", Base64(photo)}});
   json enrolment = JsonOf(enrolled, 201);
   EXPECT_FALSE(enrolled->get_header_value("X-Audit-Seq").empty());
-  json probe = {{"gallery", "audited"}, {"identity", "carol"}, {"image", Base64(photo)}};
+  json probe = Verifying({{"gallery", "audited"}, {"identity", "carol"}, {"image", Base64(photo)}});
   JsonOf(PostJson("/v1/verifications", probe), 200);
   ErrorOf(PostJson("/v1/verifications", probe, Role::kAuditor), 403, "permission_denied");
   ErrorOf(client_->Get("/v1/galleries", Auth("abis_forged-token-value")), 401, "permission_denied");
@@ -616,7 +647,7 @@ TEST_F(HttpApiTest, EveryRequestIsAuditedWithActorActionObjectsAndResult) {
   json verify = FindEvent(events, "verify", "ok");
   ASSERT_TRUE(verify.is_object());
   EXPECT_EQ(verify["hashes"]["probe_sha256"], probe_hash);
-  EXPECT_EQ(verify["objects"], json::array({"audited", "carol"}));
+  EXPECT_EQ(verify["objects"], json::array({"audited", "carol", "encounter-1"}));
   json denied = FindEvent(events, "verify", "permission_denied");
   ASSERT_TRUE(denied.is_object());
   EXPECT_EQ(denied["actor"], "auditor-1");
@@ -764,11 +795,50 @@ TEST(HttpAuditFailClosedTest, NoResultAndNoEnrolmentWhenTheAuditLogCannotWrite) 
   std::string photo = Base64(testing::ReadBytes(testing::SamplePhotoPath(2)));
   json enrol = {{"gallery", "g"}, {"identity", "kept"}, {"image", photo}};
   JsonOf(client->Post("/v1/enrolments", Auth(token), enrol.dump(), "application/json"), 201);
+  // The gallery registered and an authority to consult it (after the restart).
+  std::map<std::string, std::string> governors;
+  for (const char* role : {"supervisor", "authoriser"}) {
+    json principal = {{"name", std::string(role) + "-g"}, {"role", role}};
+    governors[role] =
+        JsonOf(client->Post("/v1/tokens", Auth(admin), principal.dump(), "application/json"), 201)
+            .value("token", "");
+  }
+  json registration = {{"name", "g"},
+                       {"legal_basis", kDefaultLegalBasis},
+                       {"provenance", "consented_enrolment"},
+                       {"subject_category", "other"},
+                       {"retention_rule", "review yearly"},
+                       {"review_interval_days", 365},
+                       {"owner", "test"}};
+  JsonOf(client->Post("/v1/galleries/registrations", Auth(governors["supervisor"]),
+                      registration.dump(), "application/json"),
+         201);
+  auto now = std::chrono::system_clock::now();
+  json authority = {{"kind", "consent"},
+                    {"reference", "consent-1"},
+                    {"issuing_body", "test"},
+                    {"legal_basis", kDefaultLegalBasis},
+                    {"scope",
+                     {{"galleries", {"g"}},
+                      {"modalities", {"face"}},
+                      {"purpose", "missing_person"},
+                      {"case_id", "case-1"},
+                      {"not_before", governance::FormatTime(now - std::chrono::hours(1))},
+                      {"not_after", governance::FormatTime(now + std::chrono::hours(24))},
+                      {"max_searches", 10}}}};
+  std::string authority_id = JsonOf(client->Post("/v1/authorities", Auth(governors["authoriser"]),
+                                                 authority.dump(), "application/json"),
+                                    201)
+                                 .value("id", "");
 
   files.failing->store(true);
-  // A verification runs, but its outcome event cannot be written: the
-  // score it computed never leaves the server.
-  json claim = {{"gallery", "g"}, {"identity", "kept"}, {"image", photo}};
+  // A verification cannot have its authorisation event written: refused
+  // before any comparison, and no score leaves the server.
+  json claim = {{"gallery", "g"},
+                {"identity", "kept"},
+                {"encounter_reference", "encounter-1"},
+                {"legal_basis", kDefaultLegalBasis},
+                {"image", photo}};
   auto verified = client->Post("/v1/verifications", Auth(token), claim.dump(), "application/json");
   json refused = ErrorOf(verified, 503, "unavailable");
   EXPECT_EQ(refused["details"].value("reason", ""), "audit_unavailable");
@@ -797,7 +867,8 @@ TEST(HttpAuditFailClosedTest, NoResultAndNoEnrolmentWhenTheAuditLogCannotWrite) 
   auto restarted = TestServer::Start(0, {}, root);
   ASSERT_NE(restarted, nullptr);
   auto again = restarted->Client();
-  json identities = JsonOf(again->Get("/v1/identities?gallery=g", Auth(token)), 200);
+  std::string listing = "/v1/identities?gallery=g&case_id=case-1&authority_id=" + authority_id;
+  json identities = JsonOf(again->Get(listing.c_str(), Auth(token)), 200);
   EXPECT_EQ(identities["identities"], json::array({"kept"}));
   restarted->StopServing();
   EXPECT_TRUE(VerifyAuditLog(root + "/data", &report).ok()) << report.reason;

@@ -21,8 +21,12 @@ const $ = (id) => document.getElementById(id);
 // Inactivity limit: 5 minutes; `?idle=N` (seconds) may only shorten it.
 const kDefaultIdleSeconds = 300;
 const kQualityIntervalMs = 400;
-// Where the finger guide sits, as fractions of the picture (see app.css).
-const kFingerRegion = {x: 0.15, y: 0.2, width: 0.7, height: 0.6};
+// Where the finger guide (one fingertip) sits, as fractions of the picture
+// (see .guide-finger in app.css).
+const kFingerRegion = {x: 0.35, y: 0.08, width: 0.3, height: 0.84};
+// Contact print resolutions the page accepts (the server has its own range).
+const kMinPpi = 100;
+const kMaxPpi = 2000;
 const kFaceRegion = {x: 0.2, y: 0.05, width: 0.6, height: 0.9};
 
 const state = {
@@ -64,10 +68,32 @@ function modality() {
   return document.querySelector('input[name="modality"]:checked').value;
 }
 
+function fileKind() {
+  return document.querySelector('input[name="file-kind"]:checked').value;
+}
+
 // What is searched: a face or a finger, whether from the camera or a file.
 function searchesFinger() {
-  return modality() === 'finger' || (modality() === 'file' &&
-    document.querySelector('input[name="file-kind"]:checked').value === 'finger');
+  return modality() === 'finger' || (modality() === 'file' && fileKind() !== 'face');
+}
+
+// A scanned (or inked) contact print: it needs its resolution.
+function searchesContactPrint() {
+  return modality() === 'file' && fileKind() === 'print';
+}
+
+// The finger fields of a search, or {error} when the page cannot send it.
+function fingerFields() {
+  const fields = {position: $('finger-position').value || '0'};
+  if (!searchesContactPrint()) return {...fields, contactless: true};
+  const text = $('ppi').value.trim();
+  const ppi = Number(text);
+  if (!text || !Number.isFinite(ppi) || ppi < kMinPpi || ppi > kMaxPpi) {
+    return {error: 'Enter the resolution of the contact print in pixels per inch (usually ' +
+      `500; ${kMinPpi} to ${kMaxPpi}). It is never guessed: a wrong value rescales every ridge. ` +
+      'Nothing was sent.'};
+  }
+  return {...fields, ppi: String(Math.round(ppi))};
 }
 
 // ---- Session -------------------------------------------------------------
@@ -207,6 +233,8 @@ function signOut(reason) {
   review.clear();
   resetChecks();
   $('token').value = '';
+  $('ppi').value = '';
+  $('finger-position').value = '0';
   $('workspace').hidden = true;
   $('sign-out').hidden = true;
   $('sign-in').hidden = false;
@@ -236,8 +264,11 @@ function applyModality() {
   $('file-controls').hidden = camera;
   $('guide').className = `guide ${mode === 'finger' ? 'guide-finger' : 'guide-face'}`;
   $('guide-text').textContent = mode === 'finger' ?
-    'Hold four fingertips flat inside the outlines, about 10 cm from the camera, in good light.' :
+    'Hold one fingertip inside the outline, pad towards the camera, about 10 cm away, in ' +
+    'good light; keep the other fingertips out of the picture.' :
     mode === 'face' ? 'Fill the oval with the face, looking at the camera, in even light.' : '';
+  $('finger-details').hidden = !searchesFinger();
+  $('ppi-field').hidden = !searchesContactPrint();
   if (!camera) {
     stopQualityLoop();
     stopCamera($('preview'));
@@ -267,6 +298,15 @@ function resetChecks() {
 
 function showChecks(verdict) {
   if (!verdict) return;
+  if (searchesContactPrint()) {
+    // A scan is mostly white paper: the camera checks do not apply to it.
+    $('check-exposure').textContent = 'Exposure: not checked for a scanned print';
+    $('check-sharpness').textContent = 'Sharpness: not checked for a scanned print';
+    $('check-subject').textContent =
+      'Fingerprint: the server measures its quality (minutiae, ridge clarity) when you submit';
+    for (const id of ['check-exposure', 'check-sharpness', 'check-subject']) $(id).className = '';
+    return;
+  }
   $('check-exposure').textContent = verdict.exposureText;
   $('check-exposure').className = verdict.exposureOk ? 'ok' : 'bad';
   $('check-sharpness').textContent = verdict.sharpnessText;
@@ -274,8 +314,8 @@ function showChecks(verdict) {
   const subject = $('check-subject');
   if (searchesFinger()) {
     subject.textContent = verdict.exposureOk && verdict.sharpnessOk ?
-      'Finger: the area inside the outlines is usable' :
-      'Finger: keep the fingertips inside the outlines, sharp and well lit';
+      'Finger: the area inside the outline is usable' :
+      'Finger: keep the fingertip inside the outline, sharp and well lit';
     subject.className = verdict.exposureOk && verdict.sharpnessOk ? 'ok' : 'bad';
   } else if (!state.features.faceCheck) {
     subject.textContent = 'Face: the face check happens on the server when you submit';
@@ -431,6 +471,12 @@ async function onSubmit(faceIndex) {
     updateButtons();
     return;
   }
+  const finger = wantsFinger ? fingerFields() : null;
+  if (finger && finger.error) {
+    report.error(finger.error);
+    $('ppi').focus();
+    return;
+  }
   const form = new FormData();
   if (f.galleriesField) form.append('galleries', gallery);
   else form.append('gallery', gallery);
@@ -440,6 +486,11 @@ async function onSubmit(faceIndex) {
     form.append('case_id', chosen.scope.case_id);
   }
   if (f.fingerSearch) form.append('modality', wantsFinger ? 'finger' : 'face');
+  if (finger) {
+    if (finger.position !== '0') form.append('finger_position', finger.position);
+    if (finger.contactless) form.append('contactless', 'true');
+    else form.append('ppi', finger.ppi);
+  }
   form.append('max_candidates', '20');
   if (typeof faceIndex === 'number') form.append('face_index', String(faceIndex));
   form.append('image', state.probe, state.probe.type === 'image/png' ? 'probe.png' : 'probe.jpg');

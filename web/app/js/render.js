@@ -51,6 +51,27 @@ export function describeQuality(face) {
   return parts.join(', ') || 'not reported';
 }
 
+const kFingerNames = ['finger position not known', 'right thumb', 'right index', 'right middle',
+  'right ring', 'right little', 'left thumb', 'left index', 'left middle', 'left ring',
+  'left little'];
+
+export function fingerName(position) {
+  return kFingerNames[position] || `finger position ${position}`;
+}
+
+// The probe print as the server reported it (modality finger).
+export function describeFinger(finger) {
+  if (!finger || typeof finger !== 'object') return 'not reported';
+  const parts = [finger.capture === 'contactless' ? 'contactless finger photo' : 'contact print'];
+  if (typeof finger.position === 'number') parts.push(fingerName(finger.position));
+  if (typeof finger.quality === 'number') parts.push(`quality ${finger.quality.toFixed(0)}/100`);
+  if (typeof finger.minutiae === 'number') parts.push(`${finger.minutiae} minutiae`);
+  if (finger.passes_gate === false) {
+    parts.push(`below the capture gate${finger.gate_failure ? `: ${finger.gate_failure}` : ''}`);
+  }
+  return parts.join(', ');
+}
+
 // The algorithm as an object ({algorithm, model_digest, calibration_card})
 // or, in a search record, as fields of the result itself.
 export function describeAlgorithm(result) {
@@ -94,7 +115,9 @@ export function renderSummary(list, result) {
     const caseText = result.case_id ? `, case ${result.case_id}` : '';
     addTerm(list, 'Authority', `${result.authority_id}${caseText}`);
   }
-  addTerm(list, 'Probe quality', searched ? describeQuality(searched) :
+  if (result.modality) addTerm(list, 'Searched', result.modality === 'finger' ? 'a finger' : 'a face');
+  addTerm(list, 'Probe quality', result.finger ? describeFinger(result.finger) :
+    searched ? describeQuality(searched) :
     (typeof result.probe_quality === 'number' ? `score ${result.probe_quality.toFixed(0)}/100` :
       'not reported'));
   addTerm(list, 'Algorithm', describeAlgorithm(result));
@@ -109,7 +132,10 @@ export function renderCandidates(tbody, candidates) {
     const row = el('tr');
     const rank = el('th', candidate.rank);
     rank.scope = 'row';
-    row.append(rank, el('td', candidate.identity), el('td', formatScore(candidate.score)),
+    // A finger candidate names the finger whose reference scored, when known.
+    const identity = typeof candidate.finger_position === 'number' && candidate.finger_position ?
+      `${candidate.identity} (${fingerName(candidate.finger_position)})` : candidate.identity;
+    row.append(rank, el('td', identity), el('td', formatScore(candidate.score)),
         el('td', formatFmr(candidate)), el('td', formatExpected(candidate)));
     // Column names for the narrow-screen layout, where each row is a card.
     const names = ['Rank', 'Identity', 'Score', 'Calibrated FMR', 'Expected false candidates'];
