@@ -5,9 +5,11 @@
 #include "abis/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <utility>
 
@@ -468,9 +470,22 @@ class StageEngine final : public Engine {
     return &inserted->second;
   }
 
+  // The last photo's analysis is reused when the same bytes come straight
+  // back (the server finds the faces for the quality gate, then searches one
+  // of them in each gallery): one entry, replaced by the next photo and not
+  // reused after kAnalysisReuseWindow.
   Result<std::vector<face::AnalyzedFace>> Analyze(const std::vector<std::uint8_t>& image) {
+    std::string digest = Sha256Hex(std::span<const std::uint8_t>(image));
+    const auto now = std::chrono::steady_clock::now();
+    if (last_analysis_ && last_analysis_->digest == digest &&
+        now - last_analysis_->at < kAnalysisReuseWindow) {
+      return last_analysis_->faces;
+    }
+    last_analysis_.reset();
     ABIS_ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(image));
-    return analyzer_->Analyze(decoded.bgr);
+    ABIS_ASSIGN_OR_RETURN(auto faces, analyzer_->Analyze(decoded.bgr));
+    last_analysis_ = LastAnalysis{std::move(digest), now, faces};
+    return faces;
   }
 
   static Result<int> ChooseFace(const std::vector<face::AnalyzedFace>& faces, int face_index) {
@@ -547,6 +562,13 @@ class StageEngine final : public Engine {
   AlgorithmInfo algorithm_;
   std::optional<eval::FmrCalibration> calibration_;  // From algorithm_.calibration_card.
   std::map<std::string, std::unique_ptr<engine_internal::FaceGallery>> indexes_;
+  struct LastAnalysis {
+    std::string digest;  // SHA-256 of the photo's bytes.
+    std::chrono::steady_clock::time_point at;
+    std::vector<face::AnalyzedFace> faces;
+  };
+  static constexpr std::chrono::seconds kAnalysisReuseWindow{30};
+  std::optional<LastAnalysis> last_analysis_;
   engine_internal::FingerPipeline finger_;
   std::map<std::string, engine_internal::FingerGallery> finger_galleries_;
   mutable std::unordered_map<std::string, finger::PreparedFinger> prepared_cache_;
