@@ -3,12 +3,13 @@
 // ContactlessPreprocessor: turns a phone photo of one fingertip (BGR) into a
 // contact-like 500 ppi grey print and runs the contact extractor on it.
 // Steps (docs/fingerprint-extraction.md): skin segmentation (YCrCb range,
-// largest component, morphology), finger axis and fingertip crop, green
-// channel, illumination flattening, CLAHE, ridge polarity (photos show
-// ridges bright; we make them dark), scale so the measured ridge period
-// becomes 9 px (spectral peak, then the x-signature), optional mirroring
-// (a camera sees the pad the mirror way round of an impression), and a
-// stricter mask that drops the foreshortened rim of the finger.
+// largest component, morphology), finger axis turned tip-up (the base is
+// where the finger leaves the frame) and fingertip crop, green channel,
+// illumination flattening, CLAHE, ridge polarity (photos show ridges
+// bright; we make them dark), scale so the measured ridge period becomes
+// 9 px (spectral peak, then up to 3 x-signature corrections), optional
+// mirroring (a camera sees the pad the mirror way round of an impression),
+// and a stricter mask that drops the foreshortened rim of the finger.
 // Templates come out flagged CaptureType::kContactless.
 //
 // Thread safety: const methods, no scratch state; safe to share.

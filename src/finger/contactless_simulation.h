@@ -3,8 +3,10 @@
 // SIMULATED contactless finger photos for tests and evaluation only: there is
 // no public contactless data set here, so we turn a contact print into a
 // "phone photo" (mirrored as a camera sees the finger pad, ridges bright,
-// scaled 1.5-3x, blurred, unevenly lit, mildly perspective-warped, inside an
-// elliptical skin-coloured finger on a darker background, with sensor
+// scaled 1.5-3x, blurred, unevenly lit, mildly perspective-warped, inside a
+// skin-coloured finger (an ellipse round the print, tilted by up to 8
+// degrees, whose body leaves the frame at the bottom, so the finger points
+// up as for a contact impression) on a darker background, with sensor
 // noise). Results on such images must be reported as simulated.
 //
 // Thread safety: pure function; deterministic for a given seed.

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 #include <numbers>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -102,6 +104,112 @@ TEST(ContactlessPreprocessorTest, RecoversScaleAndMinutiaOfASimulatedPhoto) {
     }
     EXPECT_TRUE(found) << "seed " << seed << " expected near " << expected;
   }
+}
+
+// Rotation (degrees, counter-clockwise on screen) and orientation sign of
+// `h` at `p`: how a contact print comes out of simulation + preprocessing.
+// A contact impression is tip-up and the MCC matcher only pairs minutiae
+// whose directions differ by <= 90 degrees, so the output must be upright
+// (near 0) and not mirrored (positive determinant).
+struct Pose {
+  double rotation_degrees;
+  double determinant;
+};
+Pose PoseAt(const cv::Mat& h, cv::Point2d p) {
+  const cv::Point2d o = Apply(h, p.x, p.y), ex = Apply(h, p.x + 1, p.y) - o,
+                    ey = Apply(h, p.x, p.y + 1) - o;
+  return {std::atan2(-ex.y, ex.x) * 180 / kPi, ex.x * ey.y - ex.y * ey.x};
+}
+
+// The photo turned by a multiple of 90 degrees (the finger entering the
+// frame from the top, left or right), with the mapping that turn applies.
+cv::Mat Turned(const cv::Mat& bgr, int quarter_turns, cv::Mat* mapping) {
+  const double w = bgr.cols - 1, h = bgr.rows - 1;
+  cv::Mat out;
+  switch (quarter_turns) {
+    case 1:  // clockwise: (x, y) -> (h - y, x)
+      cv::rotate(bgr, out, cv::ROTATE_90_CLOCKWISE);
+      *mapping = (cv::Mat_<double>(3, 3) << 0, -1, h, 1, 0, 0, 0, 0, 1);
+      return out;
+    case 2:
+      cv::rotate(bgr, out, cv::ROTATE_180);
+      *mapping = (cv::Mat_<double>(3, 3) << -1, 0, w, 0, -1, h, 0, 0, 1);
+      return out;
+    case 3:  // counter-clockwise: (x, y) -> (y, w - x)
+      cv::rotate(bgr, out, cv::ROTATE_90_COUNTERCLOCKWISE);
+      *mapping = (cv::Mat_<double>(3, 3) << 0, 1, 0, -1, 0, w, 0, 0, 1);
+      return out;
+    default:
+      *mapping = cv::Mat::eye(3, 3, CV_64F);
+      return bgr.clone();
+  }
+}
+
+TEST(ContactlessPreprocessorTest, TurnsTheFingertipUpWhicheverWayThePhotoIsHeld) {
+  const ContactlessPreprocessor pre;
+  auto photo = SimulateContactlessPhoto(SyntheticPrint(), 5);
+  ASSERT_TRUE(photo.ok());
+  for (int turns = 0; turns < 4; ++turns) {
+    cv::Mat turn;
+    const cv::Mat turned = Turned(photo->bgr, turns, &turn);
+    auto prepared = pre.Preprocess(turned);
+    ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+    const Pose pose =
+        PoseAt(prepared->photo_to_output * turn * photo->contact_to_photo, {150, 150});
+    // The simulated finger is tilted by up to 8 degrees; the print is not.
+    EXPECT_LT(std::abs(pose.rotation_degrees), 12) << turns << " quarter turns";
+    EXPECT_GT(pose.determinant, 0) << turns << " quarter turns: mirrored";
+  }
+}
+
+TEST(ContactlessPreprocessorFvcTest, SimulatedPhotosComeOutUprightAtTheTargetPeriod) {
+  // One print of each kind (frame sizes 388x374 to 640x480, tall and wide,
+  // ridge periods 8-10 px), each at a low and a high simulated scale.
+  const std::vector<std::pair<std::string, double>> prints = {{"fvc2002_db1_101", 500},
+                                                              {"fvc2002_db2_101", 569},
+                                                              {"fvc2004_db1_101", 500},
+                                                              {"fvc2004_db3_101", 512}};
+  const FingerprintExtractor extractor;
+  const ContactlessPreprocessor pre;
+  int tested = 0;
+  double low = 3, high = 1.5;
+  for (std::size_t i = 0; i < prints.size(); ++i) {
+    const auto& [folder, ppi] = prints[i];
+    cv::Mat print =
+        cv::imread((fs::path(ABIS_SHARED_DATA_DIR) / "fingerprints" / folder / "2.png").string(),
+                   cv::IMREAD_GRAYSCALE);
+    if (print.empty()) GTEST_SKIP() << "no shared FVC data";
+    if (ppi != 500) cv::resize(print, print, cv::Size(), 500 / ppi, 500 / ppi, cv::INTER_AREA);
+    auto contact = extractor.Extract(print, 500);
+    ASSERT_TRUE(contact.ok());
+    // Seeds 1023 and 1024 give the ends of the range: scales 1.53 and 2.99.
+    for (const std::uint64_t seed : {1023u, 1024u}) {
+      SCOPED_TRACE(folder + " seed " + std::to_string(seed));
+      auto photo = SimulateContactlessPhoto(print, seed);
+      ASSERT_TRUE(photo.ok());
+      low = std::min(low, photo->scale);
+      high = std::max(high, photo->scale);
+      auto prepared = pre.Preprocess(photo->bgr);
+      ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+      auto features = extractor.Extract(prepared->gray, 500, CaptureType::kContactless);
+      ASSERT_TRUE(features.ok()) << features.status().ToString();
+      EXPECT_NEAR(features->ridge_period, 9.0, 0.9);
+      const cv::Mat h = prepared->photo_to_output * photo->contact_to_photo;
+      const Pose pose = PoseAt(h, {print.cols / 2.0, print.rows / 2.0});
+      EXPECT_LT(std::abs(pose.rotation_degrees), 12);
+      EXPECT_GT(pose.determinant, 0) << "mirrored";
+      // Output scale relative to the contact print: 9 px over the print's own
+      // period, within 10 %.
+      EXPECT_NEAR(std::sqrt(pose.determinant) * contact->ridge_period / 9.0, 1.0, 0.1);
+      EXPECT_GE(
+          fvc::PairedFraction(MapMinutiae(contact->minutiae, h), features->minutiae, 12, kPi / 6),
+          0.6);
+      ++tested;
+    }
+  }
+  EXPECT_EQ(tested, 8);
+  EXPECT_LT(low, 1.6);
+  EXPECT_GT(high, 2.9);
 }
 
 TEST(ContactlessPreprocessorFvcTest, FindsMostContactMinutiaeAgain) {
