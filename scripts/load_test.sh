@@ -144,5 +144,9 @@ kill "$sampler" 2>/dev/null || true
   awk 'NR == 1 {first = $2} {last = $2; if ($2 > max) max = $2; if (min == "" || $2 < min) min = $2}
     END {printf "RSS KiB (every 10 s, %d samples): first %d, last %d, min %d, max %d\n", NR, first, last, min, max}' \
     "$work/rss.txt"
+  # Flat memory: what RSS grew after the first minute (warm-up: model and
+  # gallery caches, the first searches).
+  awk 'NR == 7 {base = $2} NR >= 7 {last = $2} END {if (NR >= 7) printf "RSS growth after the first minute: %+d KiB over %d s\n", last - base, (NR - 7) * 10}' \
+    "$work/rss.txt"
   echo "RSS samples: $(awk '{printf "%s ", $2}' "$work/rss.txt")"
 } | tee "$work/summary.txt"
