@@ -217,6 +217,7 @@ std::vector<Route> BuildRouteTable() {
   AddVerificationRoutes(routes);
   AddAuditRoutes(routes);
   AddDeviceRoutes(routes);
+  AddSessionRoutes(routes);
   AddAuthorityRoutes(routes);
   AddReviewRoutes(routes);
   AddOversightRoutes(routes);
@@ -379,6 +380,12 @@ Status HttpServer::InstallHandlers() {
       int mode = SSL_VERIFY_PEER;
       if (o.require_client_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
       SSL_CTX_set_verify(&ctx, mode, nullptr);
+      // Browsers resume TLS sessions on new connections; with peer
+      // verification on, OpenSSL refuses a resumption (internal_error
+      // alert) unless sessions are bound to a context. A resumed session
+      // keeps its client certificate, which is looked up on every request.
+      static constexpr unsigned char kSessionContext[] = "abis-serve";
+      SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof(kSessionContext) - 1);
       return true;
     });
     if (!https->is_valid()) {

@@ -231,7 +231,8 @@ Result<std::vector<std::uint8_t>> Governance::Impl::OpenProbeBytes(const SearchR
 }
 
 Status Governance::Impl::EraseSearchData(SearchRecord& record, const Actor& actor,
-                                         const std::string& rule) {
+                                         const std::string& rule,
+                                         std::vector<ErasureRecord>* erased) {
   if (!record.sealed) return Status::Ok();
   ABIS_RETURN_IF_ERROR(db->EraseSeal(record.seal_id));
   record.sealed = false;
@@ -249,8 +250,10 @@ Status Governance::Impl::EraseSearchData(SearchRecord& record, const Actor& acto
             "what=probe+candidate_list rule=" + rule + " crypto_erase=data_key_destroyed",
             {{"probe_sha256", record.view.probe_sha256}}));
   record.audit_seqs.push_back(erasure.audit_seq);
-  return Store(kKindErasure, record.view.id + ":" + std::to_string(erasure.audit_seq),
-               ToJson(erasure));
+  ABIS_RETURN_IF_ERROR(Store(kKindErasure, record.view.id + ":" + std::to_string(erasure.audit_seq),
+                             ToJson(erasure)));
+  if (erased != nullptr) erased->push_back(std::move(erasure));
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------- Open ----
@@ -563,7 +566,8 @@ Result<Authority> Governance::ImportAuthority(const Actor& actor,
 }
 
 Result<int> Governance::Impl::PurgeSearchesOf(const Authority& authority, const Actor& actor,
-                                              const std::string& rule) {
+                                              const std::string& rule,
+                                              std::vector<ErasureRecord>* erased) {
   ABIS_ASSIGN_OR_RETURN(std::vector<SearchRecord> searches, AllSearches());
   int purged = 0;
   for (SearchRecord& r : searches) {
@@ -584,14 +588,15 @@ Result<int> Governance::Impl::PurgeSearchesOf(const Authority& authority, const 
         Audit(actor, "gov.search.purge", {r.view.id, authority.id},
               "rule=" + rule + " candidates=" + std::to_string(r.view.candidate_count)));
     r.audit_seqs.push_back(seq);
-    ABIS_RETURN_IF_ERROR(EraseSearchData(r, actor, rule));
+    ABIS_RETURN_IF_ERROR(EraseSearchData(r, actor, rule, erased));
     ABIS_RETURN_IF_ERROR(Store(kKindSearch, r.view.id, ToJson(r)));
     ++purged;
   }
   return purged;
 }
 
-Result<std::vector<std::string>> Governance::Impl::ProcessDeadlines() {
+Result<std::vector<std::string>> Governance::Impl::ProcessDeadlines(
+    std::vector<ErasureRecord>* erased_records) {
   const Actor system{"system", ActorRole::kAdmin, ""};
   TimePoint now = Now();
   ABIS_ASSIGN_OR_RETURN(std::vector<Authority> authorities, AllAuthorities());
@@ -607,7 +612,8 @@ Result<std::vector<std::string>> Governance::Impl::ProcessDeadlines() {
     Status done = InTransaction(*db, [&]() -> Status {
       int purged = 0;
       if (urgent_overdue) {
-        ABIS_ASSIGN_OR_RETURN(purged, PurgeSearchesOf(a, system, "urgency_deadline_passed"));
+        ABIS_ASSIGN_OR_RETURN(
+            purged, PurgeSearchesOf(a, system, "urgency_deadline_passed", erased_records));
         erased = purged > 0;
       }
       a.state = AuthorityState::kExpired;

@@ -127,16 +127,20 @@ struct Governance::Impl {
   Result<std::vector<CandidateInput>> OpenCandidates(const SearchRecord& record);
   Result<std::vector<std::uint8_t>> OpenProbeBytes(const SearchRecord& record);
   // Crypto-erases the search's data key and blobs inside the open
-  // transaction, records the erasure and its audit event.
-  Status EraseSearchData(SearchRecord& record, const Actor& actor, const std::string& rule);
+  // transaction, records the erasure and its audit event; appends the
+  // erasure to `erased` when given (the purge report).
+  Status EraseSearchData(SearchRecord& record, const Actor& actor, const std::string& rule,
+                         std::vector<ErasureRecord>* erased = nullptr);
 
   // ---- Shared workflow pieces ----
   // Expires overdue urgent requests (stopping and purging their searches)
-  // and authorities past their window. Returns the ids expired.
-  Result<std::vector<std::string>> ProcessDeadlines();
+  // and authorities past their window. Returns the ids expired; the
+  // erasures it made are appended to `erased` when given.
+  Result<std::vector<std::string>> ProcessDeadlines(std::vector<ErasureRecord>* erased = nullptr);
   // Stops every active search of `authority` and purges it (inside a tx).
   Result<int> PurgeSearchesOf(const Authority& authority, const Actor& actor,
-                              const std::string& rule);
+                              const std::string& rule,
+                              std::vector<ErasureRecord>* erased = nullptr);
   // Authority validity + scope for `galleries`/`case_id`; no counting.
   Status CheckAuthorityScope(const Actor& actor, const Authority& authority,
                              const std::vector<std::string>& galleries, const std::string& case_id);

@@ -54,7 +54,7 @@ Result<PurgeReport> Governance::RunRetention(const Actor& actor) {
   PurgeReport report;
   report.run_at = s.Now();
   report.run_by = actor.name;
-  ABIS_ASSIGN_OR_RETURN(report.authorities_expired, s.ProcessDeadlines());
+  ABIS_ASSIGN_OR_RETURN(report.authorities_expired, s.ProcessDeadlines(&report.erased));
   ABIS_ASSIGN_OR_RETURN(std::vector<SearchRecord> searches, s.AllSearches());
   for (SearchRecord& r : searches) {
     if (!r.sealed || r.view.state != SearchState::kMatched || !r.view.retention_until ||
@@ -63,17 +63,9 @@ Result<PurgeReport> Governance::RunRetention(const Actor& actor) {
     }
     ABIS_RETURN_IF_ERROR(InTransaction(*s.db, [&]() -> Status {
       r.view.state = SearchState::kExpired;
-      ABIS_RETURN_IF_ERROR(s.EraseSearchData(r, actor, "retention_expired"));
+      ABIS_RETURN_IF_ERROR(s.EraseSearchData(r, actor, "retention_expired", &report.erased));
       return s.Store(kKindSearch, r.view.id, ToJson(r));
     }));
-    ErasureRecord erasure;
-    erasure.object_id = r.view.id;
-    erasure.what = "probe+candidate_list";
-    erasure.rule = "retention_expired";
-    erasure.erased_at = *r.view.erased_at;
-    erasure.erased_by = actor.name;
-    erasure.audit_seq = r.audit_seqs.back();
-    report.erased.push_back(erasure);
   }
   ABIS_ASSIGN_OR_RETURN(std::vector<GalleryRecord> galleries,
                         s.LoadAll<GalleryRecord>(kKindGallery, GalleryFromJson));

@@ -25,12 +25,19 @@
 #include "governance/governance_types.h"
 #include "server/http_server.h"
 #include "src/testing/scratch_dir.h"
+#include "tests/integration/http_test_support.h"
 #include "tests/integration/test_photos.h"
 
 namespace abis::server {
 namespace {
 
 using nlohmann::json;
+using testing_http::AsString;
+using testing_http::Auth;
+using testing_http::Base64;
+using testing_http::ErrorOf;
+using testing_http::JsonOf;
+using testing_http::TestServer;
 
 constexpr char kGallery[] = "prints";
 constexpr char kCase[] = "case-finger-1";
@@ -50,66 +57,15 @@ std::vector<std::uint8_t> Print(const std::string& finger, int k) {
 
 std::string Identity(const std::string& finger) { return "finger-" + finger.substr(12); }
 
-std::string Base64(const std::vector<std::uint8_t>& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::char_traits<char>::length(out.c_str()));
-  return out;
-}
-
-std::string AsString(const std::vector<std::uint8_t>& bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
-
-httplib::Headers Auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-
-json JsonOf(const httplib::Result& result, int http_status) {
-  EXPECT_TRUE(result) << "no response";
-  if (!result) return {};
-  EXPECT_EQ(result->status, http_status) << result->body;
-  return json::parse(result->body, nullptr, false);
-}
-
-// The standard error shape with `code`; the message must mention `mention`.
-json ErrorOf(const httplib::Result& result, int http_status, const std::string& code,
-             const std::string& mention = "") {
-  json body = JsonOf(result, http_status);
-  EXPECT_TRUE(body.is_object()) << body.dump();
-  if (!body.is_object()) return body;
-  EXPECT_EQ(body.value("code", ""), code) << body.dump();
-  EXPECT_TRUE(body.contains("message") && body["message"].is_string()) << body.dump();
-  EXPECT_TRUE(body.contains("details") && body["details"].is_object()) << body.dump();
-  if (!mention.empty()) {
-    EXPECT_NE(body.value("message", "").find(mention), std::string::npos) << body.dump();
-  }
-  return body;
-}
-
 class FingerHttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!testing::FaceModelAvailable() || FingerprintsDir().empty()) return;
     scratch_ = new testing::ScratchDir("finger_http");
-    ServerOptions options;
-    options.data_dir = scratch_->File("data");
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.model_dir = testing::ModelDir();
-    options.rate_limit_per_minute = 0;
-    options.access_log = false;
-    auto server = HttpServer::Create(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = server->release();
-    auto port = server_->Bind();
-    ASSERT_TRUE(port.ok()) << port.status().ToString();
-    port_ = *port;
-    thread_ = new std::thread([] { (void)server_->Serve(); });
-    for (int i = 0; i < 500 && !server_->running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    server_ = TestServer::Start(0, {}, scratch_->path()).release();
+    ASSERT_NE(server_, nullptr);
     auto client = Client();
-    const std::string bootstrap = server_->bootstrap_token();
+    const std::string bootstrap = server_->server().bootstrap_token();
     for (const char* role : {"operator", "supervisor", "authoriser"}) {
       json body = {{"name", std::string(role) + "-1"}, {"role", role}};
       tokens_[role] =
@@ -155,12 +111,7 @@ class FingerHttpTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (server_ != nullptr) {
-      server_->Stop();
-      thread_->join();
-      delete thread_;
-      delete server_;
-    }
+    delete server_;
     server_ = nullptr;
     delete scratch_;
     scratch_ = nullptr;
@@ -175,12 +126,7 @@ class FingerHttpTest : public ::testing::Test {
     client_ = Client();
   }
 
-  static std::unique_ptr<httplib::Client> Client() {
-    auto client = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    client->set_read_timeout(120, 0);
-    client->set_write_timeout(120, 0);
-    return client;
-  }
+  static std::unique_ptr<httplib::Client> Client() { return server_->Client(); }
 
   static std::string IssueAuthority(httplib::Client& client,
                                     const std::vector<std::string>& modalities) {
@@ -251,9 +197,7 @@ class FingerHttpTest : public ::testing::Test {
   }
 
   static testing::ScratchDir* scratch_;
-  static HttpServer* server_;
-  static std::thread* thread_;
-  static int port_;
+  static TestServer* server_;
   static std::map<std::string, std::string> tokens_;
   static std::vector<json> enrolments_;
   static std::string finger_authority_;
@@ -262,9 +206,7 @@ class FingerHttpTest : public ::testing::Test {
 };
 
 testing::ScratchDir* FingerHttpTest::scratch_ = nullptr;
-HttpServer* FingerHttpTest::server_ = nullptr;
-std::thread* FingerHttpTest::thread_ = nullptr;
-int FingerHttpTest::port_ = 0;
+TestServer* FingerHttpTest::server_ = nullptr;
 std::map<std::string, std::string> FingerHttpTest::tokens_;
 std::vector<json> FingerHttpTest::enrolments_;
 std::string FingerHttpTest::finger_authority_;
@@ -362,11 +304,11 @@ TEST_F(FingerHttpTest, ContactlessPhotoIsSearchedWithoutPpi) {
   EXPECT_EQ(found.value("modality", ""), "finger") << found.dump();
   ASSERT_TRUE(found.contains("finger")) << found.dump();
   EXPECT_EQ(found["finger"].value("capture", ""), "contactless");
-  // Every identity is listed (5 < max_candidates) with a calibrated FMR. The
-  // mate's rank is not checked: simulated contactless probes against contact
-  // enrolments are not yet usable (README, EER about 45%); this checks the
-  // route's contactless path, not its accuracy.
+  // Every identity is listed (5 < max_candidates) with a calibrated FMR, the
+  // mate first (simulated contactless vs contact: EER 3.93%, README).
   EXPECT_EQ(found["candidates"].size(), kFingers.size()) << found.dump();
+  ASSERT_FALSE(found["candidates"].empty());
+  EXPECT_EQ(found["candidates"][0]["identity"], Identity(kFingers[3])) << found.dump();
   bool mate_listed = false;
   for (const json& candidate : found["candidates"]) {
     EXPECT_TRUE(candidate["fmr"].is_number()) << candidate.dump();

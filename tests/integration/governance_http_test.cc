@@ -32,12 +32,17 @@
 #include "governance/governance_types.h"
 #include "server/http_server.h"
 #include "src/testing/scratch_dir.h"
+#include "tests/integration/http_test_support.h"
 #include "tests/integration/test_photos.h"
 
 namespace abis::server {
 namespace {
 
 using nlohmann::json;
+using testing_http::Auth;
+using testing_http::Base64;
+using testing_http::JsonOf;
+using testing_http::TestServer;
 
 constexpr char kCase[] = "case-2026-0042";
 
@@ -46,16 +51,6 @@ std::atomic<std::int64_t> g_clock_offset_hours{0};
 governance::TimePoint Now() {
   return std::chrono::system_clock::now() + std::chrono::hours(g_clock_offset_hours.load());
 }
-
-std::string Base64(const std::vector<std::uint8_t>& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::char_traits<char>::length(out.c_str()));
-  return out;
-}
-
-httplib::Headers Auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 std::string Hex(const unsigned char* bytes, std::size_t size) {
   std::string out(size * 2 + 1, '\0');
@@ -82,13 +77,6 @@ struct CourtKey {
     return Hex(signature.data(), signature.size());
   }
 };
-
-json JsonOf(const httplib::Result& result, int http_status) {
-  EXPECT_TRUE(result) << "no response";
-  if (!result) return {};
-  EXPECT_EQ(result->status, http_status) << result->body;
-  return json::parse(result->body, nullptr, false);
-}
 
 // A governance refusal: status, error shape, stable reason and ABIS code.
 json RefusalOf(const httplib::Result& result, int http_status, const std::string& reason,
@@ -125,31 +113,17 @@ class GovernanceHttpTest : public ::testing::Test {
     }
     g_clock_offset_hours = 0;
     scratch_ = new testing::ScratchDir("gov_http");
-    ServerOptions options;
-    options.data_dir = scratch_->File("data");
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.model_dir = testing::ModelDir();
-    options.rate_limit_per_minute = 0;
-    options.access_log = false;
-    options.governance.clock = Now;
-    // The sample photos score about 29; the quality gate itself is covered in
-    // QualityGateNeedsAnExaminersOverride with a darker probe.
-    options.governance.probe_quality_floor = 20;
     court_ = new CourtKey();
-    options.governance.trusted_authority_keys = {court_->PublicHex()};
-    auto server = HttpServer::Create(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = server->release();
-    auto port = server_->Bind();
-    ASSERT_TRUE(port.ok()) << port.status().ToString();
-    port_ = *port;
-    thread_ = new std::thread([] { (void)server_->Serve(); });
-    for (int i = 0; i < 500 && !server_->running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    server_ = TestServer::Start(0, {}, scratch_->path(), [](ServerOptions& options) {
+                options.governance.clock = Now;
+                // The sample photos score about 29; the quality gate itself is
+                // covered in QualityGateNeedsAnExaminersOverride with a darker probe.
+                options.governance.probe_quality_floor = 20;
+                options.governance.trusted_authority_keys = {court_->PublicHex()};
+              }).release();
+    ASSERT_NE(server_, nullptr);
     auto client = Client();
-    std::string bootstrap = server_->bootstrap_token();
+    std::string bootstrap = server_->server().bootstrap_token();
     for (const char* name : {"operator-1", "operator-2", "reviewer-1", "reviewer-2", "reviewer-3",
                              "reviewer-4", "supervisor-1", "authoriser-1", "auditor-1"}) {
       std::string role(name, std::string(name).find('-'));
@@ -190,12 +164,7 @@ class GovernanceHttpTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (server_ != nullptr) {
-      server_->Stop();
-      thread_->join();
-      delete thread_;
-      delete server_;
-    }
+    delete server_;
     server_ = nullptr;
     delete scratch_;
     scratch_ = nullptr;
@@ -211,11 +180,7 @@ class GovernanceHttpTest : public ::testing::Test {
     client_ = Client();
   }
 
-  static std::unique_ptr<httplib::Client> Client() {
-    auto client = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    client->set_read_timeout(120, 0);
-    return client;
-  }
+  static std::unique_ptr<httplib::Client> Client() { return server_->Client(); }
 
   static httplib::Result Post(httplib::Client& client, const std::string& who,
                               const std::string& path, const json& body) {
@@ -348,9 +313,7 @@ class GovernanceHttpTest : public ::testing::Test {
 
   static testing::ScratchDir* scratch_;
   static CourtKey* court_;
-  static HttpServer* server_;
-  static std::thread* thread_;
-  static int port_;
+  static TestServer* server_;
   static std::map<std::string, std::string> tokens_;
   static std::string probe_base64_;
   std::unique_ptr<httplib::Client> client_;
@@ -358,9 +321,7 @@ class GovernanceHttpTest : public ::testing::Test {
 
 testing::ScratchDir* GovernanceHttpTest::scratch_ = nullptr;
 CourtKey* GovernanceHttpTest::court_ = nullptr;
-HttpServer* GovernanceHttpTest::server_ = nullptr;
-std::thread* GovernanceHttpTest::thread_ = nullptr;
-int GovernanceHttpTest::port_ = 0;
+TestServer* GovernanceHttpTest::server_ = nullptr;
 std::map<std::string, std::string> GovernanceHttpTest::tokens_;
 std::string GovernanceHttpTest::probe_base64_;
 
@@ -578,6 +539,60 @@ TEST_F(GovernanceHttpTest, StopInvalidatesASearch) {
             "search_stopped");
   EXPECT_EQ(CountEvents("gov.search.stop", "ok"), 1);
   EXPECT_EQ(CountEvents("gov.search.stop", "permission_denied", "role_cannot_stop"), 1);
+}
+
+TEST_F(GovernanceHttpTest, UrgentSearchesArePurgedWhenTheRequestIsRejectedOrLapses) {
+  // An urgent request may be searched under before anyone decides on it.
+  json lapsing =
+      JsonOf(Post("operator-1", "/v1/authorities", AuthorityBody({"custody"}, 5, true)), 201);
+  ASSERT_TRUE(lapsing["urgency_deadline"].is_string()) << lapsing.dump();
+  const std::string lapsing_id = lapsing.value("id", "");
+  json lapsing_search = Search(lapsing_id);
+  ASSERT_FALSE(lapsing_search["candidates"].empty()) << lapsing_search.dump();
+  const std::string lapsing_base = "/v1/identifications/" + lapsing_search.value("id", "");
+
+  // Rejected: its searches are purged at once and it authorises no more.
+  json rejected =
+      JsonOf(Post("operator-1", "/v1/authorities", AuthorityBody({"custody"}, 5, true)), 201);
+  const std::string rejected_id = rejected.value("id", "");
+  json rejected_search = Search(rejected_id);
+  ASSERT_FALSE(rejected_search["candidates"].empty());
+  const std::string rejected_base = "/v1/identifications/" + rejected_search.value("id", "");
+  EXPECT_EQ(Post("operator-1", "/v1/authorities/" + rejected_id + "/reject",
+                 {{"reason", "no grounds for urgency"}})
+                ->status,
+            403);
+  JsonOf(Post("authoriser-1", "/v1/authorities/" + rejected_id + "/reject",
+              {{"reason", "no grounds for urgency"}}),
+         200);
+  json purged_now = JsonOf(Get("supervisor-1", rejected_base), 200);
+  EXPECT_TRUE(purged_now["candidates"].empty()) << purged_now.dump();
+  EXPECT_EQ(Get("reviewer-1", rejected_base + "/probe")->status, 404);
+  EXPECT_GE(CountEvents("gov.erase", "ok", "authority_rejected"), 1);
+  RefusalOf(Post("operator-1", "/v1/identifications", SearchBody(rejected_id)), 403,
+            "authority_rejected");
+  // The other urgent search is untouched so far.
+  EXPECT_EQ(JsonOf(Get("supervisor-1", lapsing_base), 200)["candidates"].size(),
+            lapsing_search["candidates"].size());
+
+  // Not granted within the deadline (24 h by default): the next lifecycle
+  // run purges its searches with their own rule, and searching stops.
+  g_clock_offset_hours += 25;
+  json purge = JsonOf(Post("supervisor-1", "/v1/retention/purge", json::object()), 200);
+  bool erased = false;
+  for (const json& record : purge["erased"]) {
+    erased = erased || (record.value("object_id", "") == lapsing_search.value("id", "") &&
+                        record.value("rule", "") == "urgency_deadline_passed");
+  }
+  EXPECT_TRUE(erased) << purge.dump();
+  json lapsed = JsonOf(Get("supervisor-1", lapsing_base), 200);
+  EXPECT_TRUE(lapsed["candidates"].empty()) << lapsed.dump();
+  EXPECT_EQ(Get("reviewer-1", lapsing_base + "/probe")->status, 404);
+  EXPECT_EQ(JsonOf(Get("supervisor-1", "/v1/authorities/" + lapsing_id), 200).value("state", ""),
+            "expired");
+  EXPECT_GE(CountEvents("gov.authority.expire", "ok", "cause=urgency_deadline"), 1);
+  EXPECT_GE(CountEvents("gov.erase", "ok", "urgency_deadline_passed"), 1);
+  EXPECT_EQ(Post("operator-1", "/v1/identifications", SearchBody(lapsing_id))->status, 403);
 }
 
 TEST_F(GovernanceHttpTest, SuspensionHaltsIdentificationAndReportsCountIt) {

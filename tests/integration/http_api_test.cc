@@ -16,18 +16,24 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
+#include <openssl/ssl.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit/audit_log.h"
 #include "governance/governance_types.h"
 #include "server/audit_trail.h"
 #include "server/http_server.h"
 #include "server/tls.h"
+#include "tests/integration/http_test_support.h"
 #include "tests/integration/test_photos.h"
 
 namespace abis::server {
@@ -35,139 +41,12 @@ namespace {
 
 using nlohmann::json;
 
-std::string Base64(const std::vector<std::uint8_t>& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::char_traits<char>::length(out.c_str()));
-  return out;
-}
-
-std::string MakeTempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "abis_http_XXXXXX").string();
-  char* made = ::mkdtemp(pattern.data());
-  return made ? std::string(made) : "";
-}
-
-// A running server with its data folder; stopped and removed on destruction.
-class TestServer {
- public:
-  static std::unique_ptr<TestServer> Start(double rate_limit_per_minute = 0,
-                                           AppendFileOpener audit_open_file = {},
-                                           std::string root = "",
-                                           std::function<void(ServerOptions&)> configure = {}) {
-    auto test = std::unique_ptr<TestServer>(new TestServer());
-    test->root_ = root.empty() ? MakeTempDir() : root;
-    ServerOptions options;
-    options.audit_open_file = std::move(audit_open_file);
-    options.data_dir = test->root_ + "/data";
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.model_dir = testing::ModelDir();
-    options.rate_limit_per_minute = rate_limit_per_minute;
-    options.access_log = false;
-    if (configure) configure(options);
-    auto server = HttpServer::Create(options);
-    if (!server.ok()) {
-      ADD_FAILURE() << server.status().ToString();
-      return nullptr;
-    }
-    test->server_ = std::move(*server);
-    auto port = test->server_->Bind();
-    if (!port.ok()) {
-      ADD_FAILURE() << port.status().ToString();
-      return nullptr;
-    }
-    test->port_ = *port;
-    test->thread_ = std::thread([server = test->server_.get()] { (void)server->Serve(); });
-    for (int i = 0; i < 500 && !test->server_->running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return test;
-  }
-
-  ~TestServer() {
-    StopServing();
-    std::error_code error;
-    if (!root_.empty() && !keep_files_) std::filesystem::remove_all(root_, error);
-  }
-
-  // Stops and closes the server (final audit checkpoint), keeping the files.
-  void StopServing() {
-    if (server_) {
-      server_->Stop();
-      if (thread_.joinable()) thread_.join();
-      server_.reset();
-    }
-  }
-  // Leaves the data folder for a restart; returns its parent.
-  std::string KeepFiles() {
-    keep_files_ = true;
-    return root_;
-  }
-
-  HttpServer& server() { return *server_; }
-  int port() const { return port_; }
-
-  // An HTTPS client trusting the server's certificate, with an optional
-  // client certificate (PEM files).
-  std::unique_ptr<httplib::SSLClient> TlsClient(const std::string& cert_path = "",
-                                                const std::string& key_path = "") const {
-    auto client = cert_path.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", port_)
-                                    : std::make_unique<httplib::SSLClient>("127.0.0.1", port_,
-                                                                           cert_path, key_path);
-    client->set_ca_cert_path(server_->tls_certificate_path().c_str());
-    client->enable_server_certificate_verification(true);
-    client->set_read_timeout(60, 0);
-    return client;
-  }
-  std::string data_dir() const { return root_ + "/data"; }
-
-  std::unique_ptr<httplib::Client> Client() const {
-    auto client = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    client->set_read_timeout(120, 0);
-    client->set_write_timeout(120, 0);
-    return client;
-  }
-
- private:
-  TestServer() = default;
-  std::string root_;
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
-  int port_ = 0;
-  bool keep_files_ = false;
-};
-
-httplib::Headers Auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-
-// Checks the one error shape and returns the body.
-json ErrorOf(const httplib::Result& result, int http_status, const std::string& code) {
-  EXPECT_TRUE(result) << "no response";
-  if (!result) return {};
-  EXPECT_EQ(result->status, http_status) << result->body;
-  json body = json::parse(result->body, nullptr, false);
-  EXPECT_TRUE(body.is_object()) << result->body;
-  if (!body.is_object()) return {};
-  EXPECT_EQ(body.value("code", ""), code) << result->body;
-  EXPECT_TRUE(body.contains("message") && body["message"].is_string()) << result->body;
-  EXPECT_TRUE(body.contains("details") && body["details"].is_object()) << result->body;
-  // Never internal paths or stack traces.
-  EXPECT_EQ(result->body.find("/tmp"), std::string::npos) << result->body;
-  EXPECT_EQ(result->body.find("/work"), std::string::npos) << result->body;
-  EXPECT_EQ(result->body.find(".cc"), std::string::npos) << result->body;
-  return body;
-}
-
-json JsonOf(const httplib::Result& result, int http_status) {
-  EXPECT_TRUE(result) << "no response";
-  if (!result) return {};
-  EXPECT_EQ(result->status, http_status) << result->body;
-  // Responses never carry server paths.
-  EXPECT_EQ(result->body.find(ABIS_SOURCE_DIR), std::string::npos) << result->body;
-  EXPECT_EQ(result->body.find("abis_http_"), std::string::npos) << result->body;
-  return json::parse(result->body, nullptr, false);
-}
+using testing_http::Auth;
+using testing_http::Base64;
+using testing_http::ErrorOf;
+using testing_http::JsonOf;
+using testing_http::MakeTempDir;
+using testing_http::TestServer;
 
 class HttpApiTest : public ::testing::Test {
  protected:
@@ -612,6 +491,28 @@ json FindEvent(const std::vector<json>& events, const std::string& action,
   return nullptr;
 }
 
+// GET /v1/session: every role learns its own principal; over plain HTTP
+// there is no device. Each call is an audit event (session.view).
+TEST_F(HttpApiTest, SessionNamesTheTokensPrincipal) {
+  for (Role role : AllRoles()) {
+    SCOPED_TRACE(RoleName(role));
+    auto result = client_->Get("/v1/session", Auth(Token(role)));
+    json session = JsonOf(result, 200);
+    EXPECT_EQ(session["principal"]["role"], std::string(RoleName(role)));
+    EXPECT_EQ(session["principal"]["name"], std::string(RoleName(role)) + "-1");
+    EXPECT_EQ(session["authenticated_by"], "token");
+    EXPECT_TRUE(session["device"].is_null());
+    EXPECT_EQ(session["tls"], false);
+    EXPECT_TRUE(session["token_id"].is_number_integer());
+    EXPECT_FALSE(result->get_header_value("X-Audit-Seq").empty());
+  }
+  json missing = ErrorOf(client_->Get("/v1/session"), 401, "permission_denied");
+  EXPECT_EQ(missing["details"].value("reason", ""), "missing_token");
+  json event = FindEvent(AuditEvents(*client_, Token(Role::kAuditor)), "session.view", "ok");
+  ASSERT_TRUE(event.is_object());
+  EXPECT_EQ(event["device"], "");
+}
+
 TEST_F(HttpApiTest, EveryRequestIsAuditedWithActorActionObjectsAndResult) {
   if (!std::filesystem::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "photos missing";
   std::vector<std::uint8_t> photo = testing::ReadBytes(testing::SamplePhotoPath(2));
@@ -971,7 +872,9 @@ TEST(HttpsDeviceTest, ClientsWithoutACertificateAreRefusedWhenCertificatesAreReq
       ASSERT_TRUE(issued.ok()) << issued.status().ToString();
       auto device = (*principals)->RegisterDevice(name, Role::kOperator, issued->fingerprint, {});
       ASSERT_TRUE(device.ok()) << device.status().ToString();
-      if (std::string(name) == "kiosk-2") ASSERT_TRUE((*principals)->RevokeDevice(device->id).ok());
+      if (std::string(name) == "kiosk-2") {
+        ASSERT_TRUE((*principals)->RevokeDevice(device->id).ok());
+      }
       certs[name] = {root + "/" + name + ".pem", root + "/" + name + ".key"};
       WriteText(certs[name].first, issued->certificate_pem);
       WriteText(certs[name].second, issued->private_key_pem);
@@ -995,6 +898,196 @@ TEST(HttpsDeviceTest, ClientsWithoutACertificateAreRefusedWhenCertificatesAreReq
   plain.set_read_timeout(5, 0);
   auto plain_result = plain.Get("/healthz");
   EXPECT_TRUE(!plain_result || plain_result->status != 200);
+}
+
+// One GET over a new TCP connection with OpenSSL (client certificate in
+// `ctx`), offering `resume` for TLS session resumption as browsers do on
+// every new connection. Returns the raw response ("" when the handshake
+// failed); `reused` says whether the session was resumed, `session` is the
+// session to resume next (caller frees).
+std::string RawTlsGet(int port, SSL_CTX* ctx, const std::string& path, SSL_SESSION* resume,
+                      bool* reused, SSL_SESSION** session) {
+  *reused = false;
+  *session = nullptr;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return "";
+  }
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  if (resume != nullptr) SSL_set_session(ssl, resume);
+  std::string response;
+  if (SSL_connect(ssl) == 1) {
+    std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    SSL_write(ssl, request.data(), static_cast<int>(request.size()));
+    char buffer[4096];
+    int n = 0;
+    while ((n = SSL_read(ssl, buffer, sizeof buffer)) > 0) response.append(buffer, n);
+    *reused = SSL_session_reused(ssl) == 1;
+    *session = SSL_get1_session(ssl);
+    SSL_shutdown(ssl);
+  }
+  SSL_free(ssl);
+  ::close(fd);
+  return response;
+}
+
+// The capture web app over mTLS (docs/web_app.md, "Device sign-in"): the
+// page is served to any TLS client, then asks GET /v1/session who it is. A
+// registered device's certificate alone is the device's principal (its
+// role); with a token it is the token's principal on that device, so a
+// person's role is never widened by the device's. A revoked device is
+// refused with device_revoked, token or not; an unregistered certificate
+// without a token with unknown_device.
+TEST(HttpsDeviceTest, SessionNamesTheDeviceOverMutualTls) {
+  if (!testing::FaceModelAvailable()) GTEST_SKIP() << "face model missing: run scripts/build.sh";
+  auto server = TestServer::Start(0, {}, "", [](ServerOptions& o) { o.tls = true; });
+  ASSERT_NE(server, nullptr);
+  std::ifstream in(server->data_dir() + "/bootstrap-token");
+  std::string bootstrap;
+  std::getline(in, bootstrap);
+  auto admin_client = server->TlsClient();
+  std::map<Role, std::string> tokens;
+  for (Role role : {Role::kOperator, Role::kReviewer, Role::kAuditor, Role::kAdmin}) {
+    json body = {{"name", std::string(RoleName(role)) + "-1"},
+                 {"role", std::string(RoleName(role))}};
+    json reply = JsonOf(
+        admin_client->Post("/v1/tokens", Auth(bootstrap), body.dump(), "application/json"), 201);
+    tokens[role] = reply.value("token", "");
+  }
+  const std::string& admin = tokens[Role::kAdmin];
+  json registration = {{"name", "kiosk-1"}};
+  json registered = JsonOf(
+      admin_client->Post("/v1/devices", Auth(admin), registration.dump(), "application/json"), 201);
+  ASSERT_TRUE(registered.contains("private_key")) << registered.dump();
+  std::string cert = server->data_dir() + "/../kiosk-1.pem";
+  std::string key = server->data_dir() + "/../kiosk-1.key";
+  WriteText(cert, registered["certificate"]);
+  WriteText(key, registered["private_key"]);
+  auto kiosk = server->TlsClient(cert, key);
+
+  // The page itself is served over HTTPS with its security headers.
+  auto page = kiosk->Get("/app/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("script-src 'self'"),
+            std::string::npos);
+
+  // The certificate alone: the device is its own principal.
+  json alone = JsonOf(kiosk->Get("/v1/session"), 200);
+  EXPECT_EQ(alone["principal"]["name"], "kiosk-1");
+  EXPECT_EQ(alone["principal"]["role"], "operator");
+  EXPECT_EQ(alone["authenticated_by"], "device_certificate");
+  EXPECT_EQ(alone["device"], "kiosk-1");
+  EXPECT_EQ(alone["tls"], true);
+  EXPECT_FALSE(alone.contains("token_id"));
+  // With a token: the token's principal, on this device.
+  json person = JsonOf(kiosk->Get("/v1/session", Auth(tokens[Role::kOperator])), 200);
+  EXPECT_EQ(person["principal"]["name"], "operator-1");
+  EXPECT_EQ(person["authenticated_by"], "token");
+  EXPECT_EQ(person["device"], "kiosk-1");
+  // A reviewer on an operator device is a reviewer: it may not search.
+  json reviewer = JsonOf(kiosk->Get("/v1/session", Auth(tokens[Role::kReviewer])), 200);
+  EXPECT_EQ(reviewer["principal"]["role"], "reviewer");
+  json search = {{"galleries", {"g"}}, {"image", "AAAA"}};
+  json denied = ErrorOf(kiosk->Post("/v1/identifications", Auth(tokens[Role::kReviewer]),
+                                    search.dump(), "application/json"),
+                        403, "permission_denied");
+  EXPECT_EQ(denied["details"].value("reason", ""), "role");
+  // A search by the device alone still needs an authority (the governance
+  // rules apply to devices as to people).
+  if (std::filesystem::exists(testing::SamplePhotoPath(2))) {
+    json probe = {{"galleries", {"g"}},
+                  {"image", Base64(testing::ReadBytes(testing::SamplePhotoPath(2)))}};
+    json unauthorised =
+        ErrorOf(kiosk->Post("/v1/identifications", probe.dump(), "application/json"), 403,
+                "permission_denied");
+    EXPECT_EQ(unauthorised["details"].value("reason", ""), "authority_missing");
+  }
+  // Without a certificate: no device.
+  json plain = JsonOf(admin_client->Get("/v1/session", Auth(tokens[Role::kOperator])), 200);
+  EXPECT_TRUE(plain["device"].is_null());
+  EXPECT_EQ(plain["tls"], true);
+
+  // Browsers resume TLS sessions on new connections: a resumed session
+  // still carries the device's certificate and is looked up again.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> raw(SSL_CTX_new(TLS_client_method()),
+                                                        SSL_CTX_free);
+  ASSERT_EQ(SSL_CTX_use_certificate_file(raw.get(), cert.c_str(), SSL_FILETYPE_PEM), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey_file(raw.get(), key.c_str(), SSL_FILETYPE_PEM), 1);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(raw.get(),
+                                          server->server().tls_certificate_path().c_str(), nullptr),
+            1);
+  SSL_CTX_set_verify(raw.get(), SSL_VERIFY_PEER, nullptr);
+  bool reused = false;
+  SSL_SESSION* session = nullptr;
+  std::string first =
+      RawTlsGet(server->port(), raw.get(), "/v1/session", nullptr, &reused, &session);
+  EXPECT_EQ(first.rfind("HTTP/1.1 200", 0), 0u) << first;
+  ASSERT_NE(session, nullptr);
+  SSL_SESSION* next = nullptr;
+  std::string resumed =
+      RawTlsGet(server->port(), raw.get(), "/v1/session", session, &reused, &next);
+  EXPECT_TRUE(reused) << "the server did not resume the TLS session";
+  EXPECT_EQ(resumed.rfind("HTTP/1.1 200", 0), 0u) << resumed;
+  EXPECT_NE(resumed.find("device_certificate"), std::string::npos) << resumed;
+  EXPECT_NE(resumed.find("kiosk-1"), std::string::npos) << resumed;
+  SSL_SESSION_free(session);
+  session = next;
+
+  // A certificate from the device CA that was never registered.
+  {
+    auto ca = DeviceCa::Open(server->data_dir());
+    ASSERT_TRUE(ca.ok()) << ca.status().ToString();
+    auto stray = (*ca)->Issue("stray", "");
+    ASSERT_TRUE(stray.ok()) << stray.status().ToString();
+    WriteText(server->data_dir() + "/../stray.pem", stray->certificate_pem);
+    WriteText(server->data_dir() + "/../stray.key", stray->private_key_pem);
+  }
+  auto stray =
+      server->TlsClient(server->data_dir() + "/../stray.pem", server->data_dir() + "/../stray.key");
+  json unknown = ErrorOf(stray->Get("/v1/session"), 401, "permission_denied");
+  EXPECT_EQ(unknown["details"].value("reason", ""), "unknown_device");
+
+  // Revoked: the page still loads (static files need no principal), and
+  // the session answer is the refusal the page shows, token or not.
+  std::string path = "/v1/devices/" + std::to_string(registered["device"]["id"].get<int>());
+  JsonOf(admin_client->Delete(path.c_str(), Auth(admin)), 200);
+  EXPECT_EQ(kiosk->Get("/app/")->status, 200);
+  std::string after = RawTlsGet(server->port(), raw.get(), "/v1/session", session, &reused, &next);
+  EXPECT_EQ(after.rfind("HTTP/1.1 401", 0), 0u) << after;
+  EXPECT_NE(after.find("device_revoked"), std::string::npos) << after;
+  SSL_SESSION_free(session);
+  if (next != nullptr) SSL_SESSION_free(next);
+  auto refused = kiosk->Get("/v1/session");
+  json revoked = ErrorOf(refused, 401, "permission_denied");
+  EXPECT_EQ(revoked["details"].value("reason", ""), "device_revoked");
+  EXPECT_NE(revoked.value("message", "").find("revoked"), std::string::npos);
+  EXPECT_NE(refused->get_header_value("WWW-Authenticate").find("invalid_token"), std::string::npos);
+  json with_token =
+      ErrorOf(kiosk->Get("/v1/session", Auth(tokens[Role::kOperator])), 401, "permission_denied");
+  EXPECT_EQ(with_token["details"].value("reason", ""), "device_revoked");
+
+  // Audited: the device's own session views name it as actor and device.
+  std::vector<json> events = AuditEvents(*admin_client, tokens[Role::kAuditor]);
+  int device_views = 0;
+  int person_views = 0;
+  for (const json& e : events) {
+    if (e["action"] != "session.view" || e["result"] != "ok") continue;
+    if (e["actor"] == "kiosk-1" && e["device"] == "kiosk-1") ++device_views;
+    if (e["actor"] == "operator-1" && e["device"] == "kiosk-1") ++person_views;
+  }
+  EXPECT_EQ(device_views, 3);  // httplib's, then a new and a resumed TLS session.
+  EXPECT_EQ(person_views, 1);
+  json refusal = FindEvent(events, "login_failed", "permission_denied");
+  ASSERT_TRUE(refusal.is_object());
+  EXPECT_EQ(refusal["device"], "kiosk-1");
 }
 
 TEST(HttpApiRateLimitTest, EachPrincipalIsLimitedSeparately) {

@@ -1,27 +1,31 @@
 // abis_server.mjs: a real `abis serve` for the browser tests, on a free
 // loopback port with a private temporary data folder, plus the few API
-// calls the tests make directly (principals, enrolments).
+// calls the tests make directly (principals, enrolments). With `tls` it
+// serves HTTPS (self-signed in DATA/tls/, client certificates from its
+// device CA optional): the test then calls it with node:https, trusting
+// that certificate.
 
 import {spawn} from 'node:child_process';
+import {request as httpsRequest} from 'node:https';
 import {mkdtemp, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
 export class AbisServer {
-  static async start({abis, models}) {
+  static async start({abis, models, tls = false}) {
     const server = new AbisServer();
     server.root = await mkdtemp(join(tmpdir(), 'abis_browser_'));
     server.log = [];
     server.child = spawn(abis, [
       'serve', '--data', join(server.root, 'data'), '--listen', '127.0.0.1:0',
-      '--models', models, '--rate-limit', '0',
+      '--models', models, '--rate-limit', '0', ...(tls ? ['--tls'] : []),
     ], {stdio: ['ignore', 'pipe', 'pipe']});
     const port = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('abis serve did not start in 60 s')), 60000);
       const onData = (chunk) => {
         const text = chunk.toString();
         server.log.push(text);
-        const found = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(server.log.join(''));
+        const found = /listening on https?:\/\/127\.0\.0\.1:(\d+)\//.exec(server.log.join(''));
         if (found) {
           clearTimeout(timer);
           resolve(Number(found[1]));
@@ -35,7 +39,8 @@ export class AbisServer {
       });
     });
     server.child.removeAllListeners('exit');
-    server.origin = `http://127.0.0.1:${port}`;
+    server.origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    if (tls) server.serverCa = await readFile(join(server.root, 'data', 'tls', 'server.pem'));
     server.bootstrapToken =
         (await readFile(join(server.root, 'data', 'bootstrap-token'), 'utf8')).trim();
     return server;
@@ -52,6 +57,7 @@ export class AbisServer {
   }
 
   async call(method, path, token, body) {
+    if (this.serverCa) return this.callTls(method, path, token, body);
     const headers = {Authorization: `Bearer ${token}`};
     let payload = body;
     if (body !== undefined && !(body instanceof FormData)) {
@@ -61,6 +67,32 @@ export class AbisServer {
     const response = await fetch(this.origin + path, {method, headers, body: payload});
     const document = await response.json().catch(() => null);
     return {status: response.status, body: document};
+  }
+
+  // JSON calls over HTTPS, trusting the server's own certificate.
+  callTls(method, path, token, body) {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers = {Authorization: `Bearer ${token}`};
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
+    return new Promise((resolve, reject) => {
+      const request = httpsRequest(this.origin + path, {method, headers, ca: this.serverCa},
+          (response) => {
+            const chunks = [];
+            response.on('data', (chunk) => chunks.push(chunk));
+            response.on('end', () => {
+              let document = null;
+              try {
+                document = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+              } catch (error) {
+                document = null;
+              }
+              resolve({status: response.statusCode, body: document});
+            });
+          });
+      request.on('error', reject);
+      if (payload !== undefined) request.write(payload);
+      request.end();
+    });
   }
 
   async createToken(token, name, role) {

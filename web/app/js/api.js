@@ -2,13 +2,26 @@
 //
 // The bearer token lives only in this module's closure: never in storage,
 // cookies or the URL, so a reload or closing the tab signs the user out.
-// Requests never use the HTTP cache and send no referrer or credentials.
+// Requests never use the HTTP cache and send no referrer. Over HTTPS with
+// mTLS the browser presents its device certificate on the connection
+// (credentials 'same-origin': the Fetch standard counts TLS client
+// certificates as credentials; the server sets no cookie), so a registered
+// device may be signed in without a token (docs/web_app.md, "Device
+// sign-in").
 
 let token = null;
+let deviceSession = false;
 let onTokenRefused = () => {};
 
 export function setToken(value) {
   token = value || null;
+  if (token !== null) deviceSession = false;
+}
+
+// Signed in as the capture device itself (its client certificate, no token).
+export function setDeviceSession(on) {
+  deviceSession = Boolean(on);
+  if (deviceSession) token = null;
 }
 
 // Called (with the ApiError) when the server refuses the token mid-session,
@@ -18,7 +31,7 @@ export function whenTokenRefused(handler) {
 }
 
 export function signedIn() {
-  return token !== null;
+  return token !== null || deviceSession;
 }
 
 // A refusal from the server (its one error shape) or a network failure.
@@ -31,9 +44,10 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, body) {
-  if (token === null) throw new ApiError(0, 'unauthenticated', 'not signed in', {});
-  const headers = {Authorization: `Bearer ${token}`};
+async function call(method, path, body, {anonymous = false} = {}) {
+  if (!anonymous && !signedIn()) throw new ApiError(0, 'unauthenticated', 'not signed in', {});
+  const headers = {};
+  if (token !== null && !anonymous) headers.Authorization = `Bearer ${token}`;
   let payload;
   if (body instanceof FormData) {
     payload = body;
@@ -44,7 +58,7 @@ async function call(method, path, body) {
   let response;
   try {
     response = await fetch(path, {
-      method, headers, body: payload, cache: 'no-store', credentials: 'omit',
+      method, headers, body: payload, cache: 'no-store', credentials: 'same-origin',
       referrerPolicy: 'no-referrer', redirect: 'error',
     });
   } catch (error) {
@@ -61,13 +75,17 @@ async function call(method, path, body) {
     const message = document && typeof document.message === 'string' ?
       document.message : `HTTP ${response.status}`;
     const error = new ApiError(response.status, code, message, document && document.details);
-    if (response.status === 401) onTokenRefused(error);
+    if (response.status === 401 && !anonymous) onTokenRefused(error);
     throw error;
   }
   return document;
 }
 
 export const api = {
+  // Who the server takes this browser to be, without a token: over mTLS the
+  // registered device of the certificate the browser presented.
+  deviceSession: () => call('GET', '/v1/session', undefined, {anonymous: true}),
+  session: () => call('GET', '/v1/session'),
   openApi: () => call('GET', '/v1/openapi.json'),
   galleries: () => call('GET', '/v1/galleries'),
   authorities: () => call('GET', '/v1/authorities'),
@@ -100,6 +118,7 @@ export function featuresFrom(openApi) {
       has('/v1/identifications/{id}/reviews', 'post'),
     stop: has('/v1/identifications/{id}/stop', 'post'),
     faceCheck: has('/v1/faces', 'post'),
+    session: has('/v1/session', 'get'),
     fingerSearch: 'modality' in fields,
     authorityField: 'authority_id' in fields,
     caseField: 'case_id' in fields,
@@ -114,6 +133,20 @@ export function describeError(error, action) {
   const id = error.details && error.details.request_id ?
     ` (request id ${error.details.request_id})` : '';
   if (error.code === 'network') return `${action} failed: the server could not be reached.`;
+  if (error.httpStatus === 401 && reason === 'device_revoked') {
+    return `${action} was refused: this device's certificate has been revoked. The server ` +
+      'refuses every request from this device, with or without a token; use another device ' +
+      `and tell your administrator.${id}`;
+  }
+  if (error.httpStatus === 401 && reason === 'unknown_device') {
+    return `${action} was refused: the certificate this browser presented is not registered ` +
+      `as a device (${error.message}). Sign in with your token, or ask an administrator ` +
+      `to register this device.${id}`;
+  }
+  if (error.httpStatus === 401 && reason === 'missing_client_certificate') {
+    return `${action} was refused: this server requires a device certificate ` +
+      `(${error.message}).${id}`;
+  }
   if (error.httpStatus === 401) {
     return `${action} was refused: the server did not accept the token (${error.message}). ` +
       `Sign in with a valid token.${id}`;

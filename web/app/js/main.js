@@ -1,5 +1,6 @@
 // main.js: the field capture app (docs/web_app.md). Signs in with a token
-// held in memory, captures a face or finger photo (or takes a file), checks
+// held in memory (or, over mTLS, as the capture device whose certificate the
+// browser presents), captures a face or finger photo (or takes a file), checks
 // exposure and sharpness on the device, submits it for a 1:N search and
 // shows the candidate list for human review.
 //
@@ -8,7 +9,9 @@
 // that are wiped after the search returns; the token and every result are
 // dropped on sign-out, on page hide and after a period without activity.
 
-import {api, describeError, featuresFrom, setToken, signedIn, whenTokenRefused} from './api.js';
+import {
+  api, describeError, featuresFrom, setDeviceSession, setToken, signedIn, whenTokenRefused,
+} from './api.js';
 import {
   captureFrame, clearCanvas, describeCameraError, loadPhotoFile, startCamera, stopCamera,
 } from './camera.js';
@@ -38,6 +41,7 @@ const state = {
   idleTimer: null,
   idleSeconds: kDefaultIdleSeconds,
   busy: false,
+  device: null,         // {name, role}: the device certificate this browser presents.
 };
 
 const report = {
@@ -114,6 +118,59 @@ function touchActivity() {
   }, state.idleSeconds * 1000);
 }
 
+// Over HTTPS, asks the server whether the browser presented a registered
+// device's certificate (GET /v1/session without a token). A device may then
+// sign in as itself; a revoked device is told so before anyone types a
+// token (the server refuses every request from it, token or not). Without a
+// certificate, or on a server without /v1/session, only the token sign-in
+// is offered. Over plain HTTP there is no certificate: nothing is asked.
+const kDeviceRefusals = {
+  device_revoked: 'This browser presents a device certificate that has been revoked: nothing ' +
+    'can be sent from this device.',
+  unknown_device: 'This browser presents a certificate that is not registered as a device: ' +
+    'sign in with your token.',
+  missing_client_certificate: 'This server requires a device certificate, and this browser ' +
+    'presented none.',
+};
+
+async function probeDevice({quiet = false} = {}) {
+  state.device = null;
+  const status = $('device-status');
+  status.textContent = '';
+  status.hidden = true;
+  $('device-sign-in').hidden = true;
+  $('token').disabled = false;
+  $('sign-in-button').disabled = false;
+  if (location.protocol !== 'https:') return;
+  let session;
+  try {
+    session = await api.deviceSession();
+  } catch (error) {
+    const reason = error.details && error.details.reason;
+    if (Object.hasOwn(kDeviceRefusals, reason)) {
+      status.textContent = kDeviceRefusals[reason];
+      status.hidden = false;
+      if (!quiet) report.error(describeError(error, 'Device sign-in'));
+      if (reason === 'device_revoked') {
+        $('token').disabled = true;
+        $('sign-in-button').disabled = true;
+      }
+    }
+    return;
+  }
+  if (signedIn() || !session || session.authenticated_by !== 'device_certificate' ||
+      !session.device) {
+    return;
+  }
+  const role = (session.principal && session.principal.role) || 'unknown';
+  state.device = {name: String(session.device), role: String(role)};
+  status.textContent = `This browser presents the certificate of device ${state.device.name} ` +
+    `(role ${state.device.role}).`;
+  status.hidden = false;
+  $('device-sign-in-button').textContent = `Sign in as device ${state.device.name}`;
+  $('device-sign-in').hidden = false;
+}
+
 async function signIn(token) {
   report.clear();
   if (!/^\S+$/.test(token)) {
@@ -121,14 +178,41 @@ async function signIn(token) {
     return;
   }
   setToken(token);
+  await enterWorkspace('Sign-in');
+}
+
+// The device acts as its own principal, with the role it was registered
+// with; the server applies every rule (role, authority, review) to it.
+async function signInAsDevice() {
+  report.clear();
+  if (!state.device) return;
+  setDeviceSession(true);
+  await enterWorkspace('Device sign-in');
+}
+
+// Who is signed in, in words, from GET /v1/session (null: not offered).
+function describeSession(session) {
+  if (!session || !session.principal) return 'Signed in';
+  const principal = session.principal;
+  if (session.authenticated_by === 'device_certificate') {
+    return `Signed in as device ${session.device || principal.name} (${principal.role})`;
+  }
+  return `Signed in as ${principal.name} (${principal.role})` +
+    (session.device ? ` on device ${session.device}` : '');
+}
+
+async function enterWorkspace(action) {
   let features;
   let galleries;
+  let session = null;
   try {
     features = featuresFrom(await api.openApi());
+    if (features.session) session = await api.session();
     galleries = (await api.galleries()).galleries || [];
   } catch (error) {
     setToken(null);
-    report.error(describeError(error, 'Sign-in'));
+    setDeviceSession(false);
+    report.error(describeError(error, action));
     return;
   }
   state.features = features;
@@ -146,7 +230,7 @@ async function signIn(token) {
   $('sign-in').hidden = true;
   $('workspace').hidden = false;
   $('sign-out').hidden = false;
-  $('session-line').textContent = 'Signed in; signs out after ' +
+  $('session-line').textContent = `${describeSession(session)}; signs out after ` +
     `${Math.round(state.idleSeconds / 60) || 1} min without activity`;
   showView('capture');
   applyModality();
@@ -214,13 +298,15 @@ function describeFeatures() {
     '';
 }
 
-function signOut(reason) {
+function signOut(reason, {probe = true} = {}) {
+  const wasSignedIn = signedIn();
   stopQualityLoop();
   stopCamera($('preview'));
   dropProbe();
   releaseQualityBuffers();
   clearTimeout(state.idleTimer);
   setToken(null);
+  setDeviceSession(false);
   state.features = {};
   state.authorities = new Map();
   $('gallery').replaceChildren();
@@ -241,6 +327,9 @@ function signOut(reason) {
   $('session-line').textContent = 'Signed out';
   report.clear();
   if (reason) report.error(reason);
+  // Back at the sign-in form: show this device's standing again (e.g. that
+  // its certificate was revoked meanwhile).
+  if (probe && wasSignedIn) probeDevice({quiet: Boolean(reason)});
 }
 
 // ---- Views ---------------------------------------------------------------
@@ -576,6 +665,7 @@ function wire() {
     $('token').value = '';
     signIn(token);
   });
+  $('device-sign-in-button').addEventListener('click', () => signInAsDevice());
   $('sign-out').addEventListener('click', () => signOut('Signed out; the page was cleared.'));
   $('tab-capture').addEventListener('click', () => showView('capture'));
   $('tab-review').addEventListener('click', () => showView('review'));
@@ -594,7 +684,7 @@ function wire() {
   }
   // Leaving the page (tab closed, navigated away, app switched on a phone
   // that discards it) ends the session like a sign-out.
-  window.addEventListener('pagehide', () => signOut(''));
+  window.addEventListener('pagehide', () => signOut('', {probe: false}));
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') {
       stopQualityLoop();
@@ -604,6 +694,7 @@ function wire() {
   });
   resetChecks();
   updateButtons();
+  probeDevice();
 }
 
 wire();

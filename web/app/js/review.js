@@ -14,6 +14,13 @@ import {
   describeState, el, formatExpected, formatFmr, formatScore, renderSummary,
 } from './render.js';
 
+// abis keeps no enrolment photo: a gallery reference is the encrypted
+// template and the SHA-256 of the capture it came from (docs/store.md), so
+// there is no image to show and no route serves one.
+const kNoReferenceImage = 'No reference image retained: the gallery keeps only the ' +
+  'encrypted template and a hash of the enrolment photo, never the photo. Compare with the ' +
+  'enrolment record held outside abis before deciding.';
+
 export class ReviewView {
   constructor(elements, report) {
     this.e = elements;
@@ -102,7 +109,8 @@ export class ReviewView {
         el('dt', 'Reference'), el('dd', candidate.reference_id),
         el('dt', 'Score'), el('dd', formatScore(candidate.score)),
         el('dt', 'Calibrated FMR'), el('dd', formatFmr(candidate)),
-        el('dt', 'Expected false candidates'), el('dd', formatExpected(candidate)));
+        el('dt', 'Expected false candidates'), el('dd', formatExpected(candidate)),
+        el('dt', 'Reference image'), el('dd', kNoReferenceImage, 'reference-note'));
     const reasonId = `reason-${key}`;
     const reasonLabel = el('label', `Reason for the decision on candidate ${candidate.rank}`);
     reasonLabel.htmlFor = reasonId;
