@@ -218,6 +218,7 @@ std::vector<Route> BuildRouteTable() {
   AddAuditRoutes(routes);
   AddDeviceRoutes(routes);
   AddSessionRoutes(routes);
+  AddFaceCheckRoutes(routes);
   AddAuthorityRoutes(routes);
   AddReviewRoutes(routes);
   AddOversightRoutes(routes);

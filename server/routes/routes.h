@@ -29,6 +29,7 @@ void AddAuditRoutes(std::vector<Route>& routes);
 void AddDeviceRoutes(std::vector<Route>& routes);
 // GET /v1/session: the caller's principal, and device over mTLS.
 void AddSessionRoutes(std::vector<Route>& routes);
+void AddFaceCheckRoutes(std::vector<Route>& routes);
 // The accountability core (docs/governance.md, "HTTP routes"): authorities
 // and gallery registrations; search view, candidate opening, reviews, STOP,
 // probe and quality overrides; disputes, disclosures, transparency report,

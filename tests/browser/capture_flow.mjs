@@ -346,9 +346,9 @@ async function captureFlow(browser, server, tokens) {
   await page.locator('#check-sharpness.ok').waitFor({timeout: 10000});
   check('live guidance from the camera frame', (await page.locator('#checks').textContent())
       .includes('Exposure: good'), await page.locator('#checks').textContent());
-  check('without a server face check the page says it happens on submit',
-      /face check happens on the server when you submit/.test(
-          await page.locator('#check-subject').textContent()));
+  check('the face check waits for the still (the server checks it, POST /v1/faces)',
+      /Face: waiting for a picture/.test(await page.locator('#check-subject').textContent()),
+      await page.locator('#check-subject').textContent());
   await page.screenshot({path: join(artifacts, 'phone-capture.png'), fullPage: true});
 
   check('keyboard reaches "Capture"', await tabTo(page, 'capture-button'));
@@ -356,6 +356,12 @@ async function captureFlow(browser, server, tokens) {
   await page.locator('#submit:enabled').waitFor({timeout: 10000});
   check('the camera is off after capture', await page.evaluate(() =>
     document.getElementById('preview').srcObject === null));
+  const faceChecked = await page.waitForFunction(() =>
+    /^Face: 1 found, [01] good enough to search$/.test(
+        document.getElementById('check-subject').textContent), null, {timeout: 20000})
+      .then(() => true, () => false);
+  check('the server finds the one face in the still', faceChecked,
+      await page.locator('#check-subject').textContent());
   const captureContrast = await contrastRatios(page,
       ['.standing-warning', 'label', '.help', '#checks li', '#submit', '#retake', '.session-line']);
   check('capture view text contrast >= 4.5:1', captureContrast.length >= 6 &&
@@ -480,6 +486,8 @@ async function qualityChecks(browser, server) {
       sharp: picture('none', ['#5a5a5a', '#a0a0a0']),
       blurred: picture('blur(6px)', ['#5a5a5a', '#a0a0a0']),
       dark: picture('none', ['#101010', '#202020']),
+      skin: picture('none', ['#c68863', '#e0ac8a']),
+      darkSkin: picture('none', ['#8d5524', '#a86b3c']),
     };
   });
   await page.close();
@@ -489,6 +497,9 @@ async function qualityChecks(browser, server) {
       !verdicts.blurred.sharpnessOk && /blurred/.test(verdicts.blurred.sharpnessText));
   check('device check: a dark picture is flagged',
       !verdicts.dark.exposureOk && /too dark/.test(verdicts.dark.exposureText));
+  check('device check: a fingertip (light or dark skin) fills the finger guide, grey does not',
+      verdicts.skin.skinOk && verdicts.darkSkin.skinOk && !verdicts.sharp.skinOk,
+      JSON.stringify([verdicts.skin, verdicts.darkSkin, verdicts.sharp]));
 }
 
 // A token revoked while signed in: the next request signs the page out.
@@ -504,8 +515,7 @@ async function revokedMidSession(browser, server, tokens, pictures) {
   await page.check('#modality-file');
   await page.setInputFiles('#file', {name: 'face.jpg', mimeType: 'image/jpeg',
     buffer: pictures.enrol['other-b']});
-  await page.locator('#submit:enabled').waitFor({timeout: 10000});
-  await page.click('#submit');
+  // The next request, the server's face check of the loaded photo, is refused.
   await expectMessage(page, 'a token revoked during the session is refused with a clear message',
       /the server did not accept the token \(the API token is unknown or revoked\)/);
   check('the revoked session is signed out and cleared', await page.evaluate(() =>

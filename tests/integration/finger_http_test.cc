@@ -96,13 +96,7 @@ class FingerHttpTest : public ::testing::Test {
       enrolments_.push_back(
           JsonOf(client->Post("/v1/enrolments", Auth(tokens_["operator"]), form), 201));
     }
-    json registration = {{"name", kGallery},
-                         {"legal_basis", kDefaultLegalBasis},
-                         {"provenance", "consented_enrolment"},
-                         {"subject_category", "other"},
-                         {"retention_rule", "review yearly"},
-                         {"review_interval_days", 365},
-                         {"owner", "test"}};
+    json registration = testing_http::ConsentedGalleryRegistration(kGallery);
     JsonOf(client->Post("/v1/galleries/registrations", Auth(tokens_["supervisor"]),
                         registration.dump(), "application/json"),
            201);
@@ -130,19 +124,8 @@ class FingerHttpTest : public ::testing::Test {
 
   static std::string IssueAuthority(httplib::Client& client,
                                     const std::vector<std::string>& modalities) {
-    auto now = std::chrono::system_clock::now();
-    json authority = {{"kind", "consent"},
-                      {"reference", "consent-finger"},
-                      {"issuing_body", "test"},
-                      {"legal_basis", kDefaultLegalBasis},
-                      {"scope",
-                       {{"galleries", {kGallery}},
-                        {"modalities", modalities},
-                        {"purpose", "missing_person"},
-                        {"case_id", kCase},
-                        {"not_before", governance::FormatTime(now - std::chrono::hours(1))},
-                        {"not_after", governance::FormatTime(now + std::chrono::hours(24))},
-                        {"max_searches", 100}}}};
+    json authority =
+        testing_http::ConsentAuthority("consent-finger", {kGallery}, modalities, kCase, 100);
     return JsonOf(client.Post("/v1/authorities", Auth(tokens_["authoriser"]), authority.dump(),
                               "application/json"),
                   201)

@@ -114,27 +114,10 @@ class HttpApiTest : public ::testing::Test {
     static std::map<std::string, std::string> issued;
     std::string gallery = search.value("gallery", "");
     if (!issued.count(gallery)) {
-      json registration = {{"name", gallery},
-                           {"legal_basis", kDefaultLegalBasis},
-                           {"provenance", "consented_enrolment"},
-                           {"subject_category", "other"},
-                           {"retention_rule", "review yearly"},
-                           {"review_interval_days", 365},
-                           {"owner", "test"}};
+      json registration = testing_http::ConsentedGalleryRegistration(gallery);
       JsonOf(PostJson("/v1/galleries/registrations", registration, Role::kSupervisor), 201);
-      auto now = std::chrono::system_clock::now();
-      json authority = {{"kind", "consent"},
-                        {"reference", "consent-1"},
-                        {"issuing_body", "test"},
-                        {"legal_basis", kDefaultLegalBasis},
-                        {"scope",
-                         {{"galleries", {gallery}},
-                          {"modalities", {"face"}},
-                          {"purpose", "missing_person"},
-                          {"case_id", "case-1"},
-                          {"not_before", governance::FormatTime(now - std::chrono::hours(1))},
-                          {"not_after", governance::FormatTime(now + std::chrono::hours(24))},
-                          {"max_searches", 100}}}};
+      json authority =
+          testing_http::ConsentAuthority("consent-1", {gallery}, {"face"}, "case-1", 100);
       issued[gallery] =
           JsonOf(PostJson("/v1/authorities", authority, Role::kAuthoriser), 201).value("id", "");
     }
@@ -513,6 +496,53 @@ TEST_F(HttpApiTest, SessionNamesTheTokensPrincipal) {
   EXPECT_EQ(event["device"], "");
 }
 
+// POST /v1/faces: the capture check says how many faces a photo holds and
+// whether each passes the probe gate, keeps nothing, and is audited with the
+// photo's hash only.
+TEST_F(HttpApiTest, FaceCheckFindsFacesWithoutSearchingOrKeeping) {
+  if (!std::filesystem::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "photos missing";
+  std::vector<std::uint8_t> photo = testing::ReadBytes(testing::SamplePhotoPath(2));
+  json checked = JsonOf(client_->Post("/v1/faces", Auth(Token(Role::kOperator)),
+                                      json{{"image", Base64(photo)}}.dump(), "application/json"),
+                        200);
+  ASSERT_EQ(checked["faces"].size(), 1u) << checked.dump();
+  const json& face = checked["faces"][0];
+  EXPECT_GT(face["box"]["width"].get<double>(), 0);
+  EXPECT_TRUE(face["quality"].is_object());
+  EXPECT_TRUE(face["passes_gate"].is_boolean());
+  EXPECT_EQ(checked["usable_faces"], face["passes_gate"].get<bool>() ? 1 : 0);
+
+  // Multipart works too; a photo without a face is 200 with no faces.
+  cv::Mat blank(240, 320, CV_8UC3, cv::Scalar(128, 128, 128));
+  httplib::MultipartFormDataItems form = {{"image",
+                                           [&] {
+                                             auto bytes = testing::EncodeJpeg(blank);
+                                             return std::string(bytes.begin(), bytes.end());
+                                           }(),
+                                           "blank.jpg", "image/jpeg"}};
+  json none = JsonOf(client_->Post("/v1/faces", Auth(Token(Role::kSupervisor)), form), 200);
+  EXPECT_TRUE(none["faces"].empty());
+  EXPECT_EQ(none["usable_faces"], 0);
+
+  // Not for examiners or auditors; no image and a non-image are 400.
+  EXPECT_EQ(
+      client_->Post("/v1/faces", Auth(Token(Role::kReviewer)), "{}", "application/json")->status,
+      403);
+  ErrorOf(client_->Post("/v1/faces", Auth(Token(Role::kOperator)), "{}", "application/json"), 400,
+          "invalid_argument");
+  json text = {{"image", Base64(std::vector<std::uint8_t>{'n', 'o', 't', ' ', 'a', 'n', ' ', 'i',
+                                                          'm', 'a', 'g', 'e'})}};
+  auto refused =
+      client_->Post("/v1/faces", Auth(Token(Role::kOperator)), text.dump(), "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status / 100, 4) << refused->body;
+
+  json event = FindEvent(AuditEvents(*client_, Token(Role::kAuditor)), "face.check", "ok");
+  ASSERT_TRUE(event.is_object());
+  EXPECT_EQ(event["hashes"]["probe_sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(event.dump().find(Base64(photo).substr(0, 40)), std::string::npos);
+}
+
 TEST_F(HttpApiTest, EveryRequestIsAuditedWithActorActionObjectsAndResult) {
   if (!std::filesystem::exists(testing::SamplePhotoPath(2))) GTEST_SKIP() << "photos missing";
   std::vector<std::uint8_t> photo = testing::ReadBytes(testing::SamplePhotoPath(2));
@@ -704,29 +734,11 @@ TEST(HttpAuditFailClosedTest, NoResultAndNoEnrolmentWhenTheAuditLogCannotWrite) 
         JsonOf(client->Post("/v1/tokens", Auth(admin), principal.dump(), "application/json"), 201)
             .value("token", "");
   }
-  json registration = {{"name", "g"},
-                       {"legal_basis", kDefaultLegalBasis},
-                       {"provenance", "consented_enrolment"},
-                       {"subject_category", "other"},
-                       {"retention_rule", "review yearly"},
-                       {"review_interval_days", 365},
-                       {"owner", "test"}};
+  json registration = testing_http::ConsentedGalleryRegistration("g");
   JsonOf(client->Post("/v1/galleries/registrations", Auth(governors["supervisor"]),
                       registration.dump(), "application/json"),
          201);
-  auto now = std::chrono::system_clock::now();
-  json authority = {{"kind", "consent"},
-                    {"reference", "consent-1"},
-                    {"issuing_body", "test"},
-                    {"legal_basis", kDefaultLegalBasis},
-                    {"scope",
-                     {{"galleries", {"g"}},
-                      {"modalities", {"face"}},
-                      {"purpose", "missing_person"},
-                      {"case_id", "case-1"},
-                      {"not_before", governance::FormatTime(now - std::chrono::hours(1))},
-                      {"not_after", governance::FormatTime(now + std::chrono::hours(24))},
-                      {"max_searches", 10}}}};
+  json authority = testing_http::ConsentAuthority("consent-1", {"g"}, {"face"}, "case-1", 10);
   std::string authority_id = JsonOf(client->Post("/v1/authorities", Auth(governors["authoriser"]),
                                                  authority.dump(), "application/json"),
                                     201)

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include "governance/governance_types.h"
 #include "tests/integration/test_photos.h"
 
 namespace abis::server::testing_http {
@@ -64,6 +65,34 @@ json ErrorOf(const httplib::Result& result, int http_status, const std::string& 
   EXPECT_EQ(result->body.find("/work"), std::string::npos) << result->body;
   EXPECT_EQ(result->body.find(".cc"), std::string::npos) << result->body;
   return body;
+}
+
+json ConsentedGalleryRegistration(const std::string& name) {
+  return {{"name", name},
+          {"legal_basis", kDefaultLegalBasis},
+          {"provenance", "consented_enrolment"},
+          {"subject_category", "other"},
+          {"retention_rule", "review yearly"},
+          {"review_interval_days", 365},
+          {"owner", "test"}};
+}
+
+json ConsentAuthority(const std::string& reference, const std::vector<std::string>& galleries,
+                      const std::vector<std::string>& modalities, const std::string& case_id,
+                      int max_searches) {
+  auto now = std::chrono::system_clock::now();
+  return {{"kind", "consent"},
+          {"reference", reference},
+          {"issuing_body", "test"},
+          {"legal_basis", kDefaultLegalBasis},
+          {"scope",
+           {{"galleries", galleries},
+            {"modalities", modalities},
+            {"purpose", "missing_person"},
+            {"case_id", case_id},
+            {"not_before", governance::FormatTime(now - std::chrono::hours(1))},
+            {"not_after", governance::FormatTime(now + std::chrono::hours(24))},
+            {"max_searches", max_searches}}}};
 }
 
 std::unique_ptr<TestServer> TestServer::Start(double rate_limit_per_minute,

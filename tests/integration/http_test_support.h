@@ -33,6 +33,18 @@ nlohmann::json JsonOf(const httplib::Result& result, int http_status);
 nlohmann::json ErrorOf(const httplib::Result& result, int http_status, const std::string& code,
                        const std::string& mention = "");
 
+// A gallery registration body (POST /v1/galleries/registrations) for
+// volunteers' consented enrolments under the default legal basis.
+nlohmann::json ConsentedGalleryRegistration(const std::string& name);
+
+// A consent authority request body (POST /v1/authorities; an authoriser's
+// request is granted at once) for `galleries` and `modalities`, purpose
+// missing_person, valid from an hour ago for a day.
+nlohmann::json ConsentAuthority(const std::string& reference,
+                                const std::vector<std::string>& galleries,
+                                const std::vector<std::string>& modalities,
+                                const std::string& case_id, int max_searches);
+
 // A running server with its data folder (`root`/data; a new temporary
 // folder when `root` is empty); stopped, and the folder removed, on
 // destruction. Null (with a test failure) when it cannot start.

@@ -402,10 +402,17 @@ function showChecks(verdict) {
   $('check-sharpness').className = verdict.sharpnessOk ? 'ok' : 'bad';
   const subject = $('check-subject');
   if (searchesFinger()) {
-    subject.textContent = verdict.exposureOk && verdict.sharpnessOk ?
-      'Finger: the area inside the outline is usable' :
-      'Finger: keep the fingertip inside the outline, sharp and well lit';
-    subject.className = verdict.exposureOk && verdict.sharpnessOk ? 'ok' : 'bad';
+    // Contact prints are not judged here (mostly white paper); photos are.
+    const usable = verdict.exposureOk && verdict.sharpnessOk &&
+      (verdict.skinOk || state.probeSource === 'file');
+    if (!verdict.skinOk && state.probeSource !== 'file') {
+      subject.textContent = `Finger: no fingertip fills the outline (${verdict.skinPercent}% ` +
+        'skin); place the finger pad inside it';
+    } else {
+      subject.textContent = usable ? 'Finger: the area inside the outline is usable' :
+        'Finger: keep the fingertip inside the outline, sharp and well lit';
+    }
+    subject.className = usable ? 'ok' : 'bad';
   } else if (!state.features.faceCheck) {
     subject.textContent = 'Face: the face check happens on the server when you submit';
     subject.className = '';

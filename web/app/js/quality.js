@@ -15,7 +15,19 @@ export const kLimits = {
   maxMeanLuma: 200,       // Brighter: overexposed.
   maxClippedShare: 0.08,  // Pixels at <= 5 or >= 250.
   minLaplacianVariance: 40,
+  // Finger photos: share of skin-coloured pixels inside the guide (a
+  // fingertip filling the outline covers most of it; a table or a sleeve
+  // does not).
+  minSkinShare: 0.4,
 };
+
+// Skin in YCbCr (Chai and Ngan's chrominance box); works across skin tones
+// because it ignores luma.
+function isSkin(r, g, b) {
+  const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+  const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+  return cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173;
+}
 
 let workCanvas = null;
 
@@ -51,11 +63,13 @@ export function measure(source, width, height, region = {x: 0, y: 0, width: 1, h
   const luma = new Float32Array(w * h);
   let sum = 0;
   let clipped = 0;
+  let skin = 0;
   for (let i = 0, p = 0; i < luma.length; ++i, p += 4) {
     const y = 0.299 * pixels[p] + 0.587 * pixels[p + 1] + 0.114 * pixels[p + 2];
     luma[i] = y;
     sum += y;
     if (y <= 5 || y >= 250) ++clipped;
+    if (isSkin(pixels[p], pixels[p + 1], pixels[p + 2])) ++skin;
   }
   let lapSum = 0;
   let lapSquares = 0;
@@ -75,6 +89,7 @@ export function measure(source, width, height, region = {x: 0, y: 0, width: 1, h
   return {
     meanLuma: sum / luma.length,
     clippedShare: clipped / luma.length,
+    skinShare: skin / luma.length,
     laplacianVariance: count ? lapSquares / count - lapMean * lapMean : 0,
   };
 }
@@ -95,7 +110,10 @@ export function judge(measures) {
     exposureText = 'Exposure: parts are burnt out or black, change the angle to the light';
   }
   const sharp = measures.laplacianVariance >= kLimits.minLaplacianVariance;
+  const skinOk = measures.skinShare >= kLimits.minSkinShare;
   return {
+    skinOk,
+    skinPercent: Math.round(100 * measures.skinShare),
     exposureOk: exposure === 'good',
     exposureText,
     sharpnessOk: sharp,
