@@ -823,6 +823,41 @@ async function revokedAuthority(browser, server, tokens, routes, pictures) {
   await context.close();
 }
 
+// No authority chosen: the page sends nothing. An authority whose time
+// window ends while the page holds it: the server refuses the search.
+async function authorityRefusals(browser, server, tokens, pictures) {
+  const now = Date.now();
+  const requested = await server.call('POST', '/v1/authorities', tokens.operator, {
+    kind: 'warrant', reference: 'W-BROWSER-SHORT', issuing_body: 'District Court',
+    legal_basis: kLegalBasis,
+    scope: {galleries: ['field-test'], modalities: ['face'], purpose: 'serious_crime_suspect',
+      case_id: 'CASE-BROWSER-1', offence_code: 'robbery', max_penalty_years: 10,
+      not_before: new Date(now - 3600e3).toISOString(),
+      not_after: new Date(now + 8e3).toISOString(), max_searches: 5}});
+  const shortLived = String(requested.body.id);
+  const granted = await server.call('POST', `/v1/authorities/${shortLived}/grant`,
+      tokens.authoriser, {reason: 'browser test: ends in seconds'});
+  check('an authority that ends in 8 s is granted', granted.status === 200,
+      JSON.stringify(granted.body).slice(0, 200));
+  const context = await browser.newContext({viewport: {width: 390, height: 844}});
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/app/`);
+  await signedInAs(page, tokens.operator);
+  await page.check('#modality-file');
+  await page.setInputFiles('#file', {name: 'face.jpg', mimeType: 'image/jpeg',
+    buffer: pictures.enrol['other-b']});
+  await page.locator('#submit:enabled').waitFor({timeout: 20000});
+  await page.click('#submit');
+  await expectMessage(page, 'no authority chosen: the search is not sent',
+      /Choose the authority and case this search is made under/);
+  await page.selectOption('#authority', shortLived);
+  await page.waitForTimeout(Math.max(0, now + 9e3 - Date.now()));
+  await page.click('#submit');
+  await expectMessage(page, 'a search under an authority whose window ended is refused',
+      /^The search was refused by the server: .*(expired|ended)/i);
+  await context.close();
+}
+
 // ---- Main ----------------------------------------------------------------
 
 const launchArgs = ['--disable-gpu', '--use-fake-device-for-media-stream'];
@@ -880,6 +915,7 @@ try {
   }
   if (governance && routes.has('POST /v1/authorities/{id}/revoke')) {
     await revokedAuthority(plain, server, tokens, routes, pictures);
+    await authorityRefusals(plain, server, tokens, pictures);
   }
   if (routes.has('DELETE /v1/tokens/{id}') && tokens.revocable.id !== undefined) {
     await revokedMidSession(plain, server, tokens, pictures);
