@@ -9,12 +9,20 @@
 // 1:N: a FingerIndex of --gallery synthetic fingers (impression 0 of each
 //   master), queried with impression 1 of --queries of them: latency
 //   percentiles, penetration, rank-1 and shortlist mate retention, memory.
+// --all-pairs N [--iso-dir DIR] [--dump FILE] [--repeat R]: all ordered pairs
+//   (i != j) of N prepared synthetic impressions (plus every *.iso template
+//   under DIR/*/), one thread, R timed passes (best reported); FILE gets
+//   every raw score as hex float bits, one per line, so a matcher change can
+//   be checked bit for bit with cmp.
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,7 +30,9 @@
 #include <sys/resource.h>
 
 #include "finger/finger_index.h"
+#include "finger/iso19794_2.h"
 #include "finger/mcc.h"
+#include "finger/minutiae_record.h"
 #include "finger/synthetic_minutiae.h"
 
 namespace abis::finger {
@@ -42,6 +52,9 @@ struct Flags {
   int threads = 2;
   double penetration = 0.02;
   std::uint64_t seed = 2026;
+  std::size_t all_pairs = 0;
+  std::string iso_dir, dump;
+  int repeat = 1;
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -63,6 +76,14 @@ Flags ParseFlags(int argc, char** argv) {
       flags.threads = std::max(1, std::atoi(value));
     else if (name == "--penetration")
       flags.penetration = std::atof(value);
+    else if (name == "--all-pairs")
+      flags.all_pairs = std::strtoull(value, nullptr, 10);
+    else if (name == "--iso-dir")
+      flags.iso_dir = value;
+    else if (name == "--dump")
+      flags.dump = value;
+    else if (name == "--repeat")
+      flags.repeat = std::max(1, std::atoi(value));
     else if (name == "--seed")
       flags.seed = std::strtoull(value, nullptr, 10);
     else {
@@ -119,6 +140,60 @@ void OneToOne(const Flags& flags) {
       "\"checksum\": %.3f}\n",
       flags.pairs, mean_minutiae, cylinders / prepared.size(), seconds * 1e6 / flags.pairs,
       flags.pairs / seconds, prepare_ms, sink);
+}
+
+void AllPairs(const Flags& flags) {
+  SyntheticFingerGenerator generator(flags.seed);
+  double mean_minutiae = 0;
+  std::vector<PreparedFinger> prepared = PreparedImpressions(
+      generator, flags.all_pairs, flags.minutiae_min, flags.minutiae_max, mean_minutiae);
+  const std::size_t synthetic = prepared.size();
+  if (!flags.iso_dir.empty()) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& dir : std::filesystem::directory_iterator(flags.iso_dir)) {
+      if (!dir.is_directory()) continue;
+      for (const auto& file : std::filesystem::directory_iterator(dir.path())) {
+        if (file.path().extension() == ".iso") files.push_back(file.path());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& path : files) {
+      std::ifstream in(path, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+      auto record = DecodeIso19794_2(bytes);
+      if (!record.ok()) continue;
+      auto features = ViewToFeatures(*record, 0);
+      if (!features.ok()) continue;
+      prepared.push_back(*PrepareFinger(*features));
+    }
+  }
+  const std::size_t n = prepared.size();
+  std::vector<float> scores(n * n, 0.0f);
+  double best = 1e30;
+  for (int r = 0; r < flags.repeat; ++r) {
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < n; ++j) {
+        if (i != j) scores[i * n + j] = MatchPrepared(prepared[i], prepared[j]);
+      }
+    }
+    best = std::min(best, Seconds(start));
+  }
+  const double pairs = static_cast<double>(n) * (n - 1);
+  std::printf(
+      "{\"benchmark\": \"finger_1to1_all_pairs\", \"synthetic\": %zu, \"iso\": %zu, "
+      "\"pairs\": %.0f, \"best_of\": %d, \"microseconds_per_comparison\": %.3f, "
+      "\"comparisons_per_second_per_core\": %.0f}\n",
+      synthetic, n - synthetic, pairs, flags.repeat, best * 1e6 / pairs, pairs / best);
+  if (!flags.dump.empty()) {
+    std::FILE* out = std::fopen(flags.dump.c_str(), "w");
+    for (float score : scores) {
+      std::uint32_t bits;
+      std::memcpy(&bits, &score, sizeof bits);
+      std::fprintf(out, "%08x\n", bits);
+    }
+    std::fclose(out);
+  }
 }
 
 long PeakResidentMegabytes() {
@@ -199,7 +274,9 @@ void OneToMany(const Flags& flags) {
 
 int main(int argc, char** argv) {
   const abis::finger::Flags flags = abis::finger::ParseFlags(argc, argv);
-  if (flags.gallery > 0) {
+  if (flags.all_pairs > 0) {
+    abis::finger::AllPairs(flags);
+  } else if (flags.gallery > 0) {
     abis::finger::OneToMany(flags);
   } else {
     abis::finger::OneToOne(flags);

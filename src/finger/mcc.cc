@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <numbers>
 #include <numeric>
 
@@ -233,37 +234,96 @@ ABIS_MCC_SCALAR_TARGET inline float SimilarityScalar(const std::uint64_t* a,
 // shift intrinsics (the undefined pass-through operand).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#define ABIS_MCC_AVX512_TARGET __attribute__((target("avx2,avx512f,avx512vpopcntdq")))
+#define ABIS_MCC_AVX512_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vpopcntdq")))
 
-ABIS_MCC_AVX512_TARGET __attribute__((always_inline)) inline float SimilarityAvx512(
-    const std::uint64_t* a, const std::uint64_t* va, const std::uint64_t* b,
-    const std::uint64_t* vb) {
-  // Per-lane counts are <= 128 and a cylinder has <= 24 words, so the three
-  // counts can share one 64-bit lane in 16-bit fields: one horizontal sum.
-  __m512i packed = _mm512_setzero_si512();
-  for (int w = 0; w < kWords; w += 8) {
-    const __m512i v = _mm512_and_si512(_mm512_loadu_si512(va + w), _mm512_loadu_si512(vb + w));
-    // Value bits are zero outside their own mask, so a & vb == a & va & vb.
-    const __m512i ma = _mm512_and_si512(_mm512_loadu_si512(a + w), _mm512_loadu_si512(vb + w));
-    const __m512i mb = _mm512_and_si512(_mm512_loadu_si512(b + w), _mm512_loadu_si512(va + w));
-    const __m512i counts = _mm512_add_epi64(
-        _mm512_popcnt_epi64(v),
-        _mm512_add_epi64(
-            _mm512_slli_epi64(_mm512_add_epi64(_mm512_popcnt_epi64(ma), _mm512_popcnt_epi64(mb)),
-                              32),
-            _mm512_slli_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(ma, mb)), 48)));
-    packed = _mm512_add_epi64(packed, counts);
+// One cylinder of `a` against eight of `b` per step, so that there is no
+// horizontal sum per pair: b's used words are transposed (word w of
+// cylinders j..j+7 in one register) and each lane counts one pair. The
+// counts are integers and the similarity is the same IEEE expression, so the
+// result is bit-identical to SimilarityScalar / SimilarityFromCounts.
+struct TransposedCylinders {
+  static constexpr int kMaxCylinders = kMccMaxMinutiae;
+  static_assert(kMaxCylinders % 8 == 0);
+  alignas(64) std::uint64_t bits[kUsedWords][kMaxCylinders];
+  alignas(64) std::uint64_t valid[kUsedWords][kMaxCylinders];
+  alignas(64) float cos[kMaxCylinders];
+  alignas(64) float sin[kMaxCylinders];
+};
+
+ABIS_MCC_AVX512_TARGET int FillAvx512(const PreparedFinger& a, const PreparedFinger& b,
+                                      PairSimilarity* out) {
+  thread_local TransposedCylinders t;
+  const int na = static_cast<int>(a.cylinder_count());
+  const int nb = static_cast<int>(b.cylinder_count());
+  const int blocks = (nb + 7) / 8;
+  // Padding lanes: empty masks (common = 0, never emitted) and excluded below.
+  for (int j = 0; j < blocks * 8; ++j) {
+    const bool real = j < nb;
+    for (int w = 0; w < kUsedWords; ++w) {
+      t.bits[w][j] = real ? b.cylinder_bits(j)[w] : 0;
+      t.valid[w][j] = real ? b.cylinder_valid(j)[w] : 0;
+    }
+    t.cos[j] = real ? b.cylinder_cos[j] : 0.0f;
+    t.sin[j] = real ? b.cylinder_sin[j] : 0.0f;
   }
-  const __m256i half =
-      _mm256_add_epi64(_mm512_castsi512_si256(packed), _mm512_extracti64x4_epi64(packed, 1));
-  const __m128i quarter =
-      _mm_add_epi64(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
-  const auto total = static_cast<std::uint64_t>(_mm_cvtsi128_si64(quarter)) +
-                     static_cast<std::uint64_t>(_mm_extract_epi64(quarter, 1));
-  const int common = static_cast<int>(total & 0xFFFF);
-  const int sum = static_cast<int>((total >> 32) & 0xFFFF);
-  const int different = static_cast<int>(total >> 48);
-  return SimilarityFromCounts(common, sum, 0, different);
+  const __m512i min_common = _mm512_set1_epi64(kMinMatchableBits);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m512i lane_index = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  static_assert(sizeof(PairSimilarity) == 8 && offsetof(PairSimilarity, a) == 4 &&
+                offsetof(PairSimilarity, b) == 5);
+  int count = 0;
+  for (int i = 0; i < na; ++i) {
+    const std::uint64_t* bits_i = a.cylinder_bits(i);
+    const std::uint64_t* valid_i = a.cylinder_valid(i);
+    __m512i ai[kUsedWords], vi[kUsedWords];
+    for (int w = 0; w < kUsedWords; ++w) {
+      ai[w] = _mm512_set1_epi64(static_cast<long long>(bits_i[w]));
+      vi[w] = _mm512_set1_epi64(static_cast<long long>(valid_i[w]));
+    }
+    const __m256 ci = _mm256_set1_ps(a.cylinder_cos[i]), si = _mm256_set1_ps(a.cylinder_sin[i]);
+    // i in byte 4 and lane offsets 0..7 in byte 5 of each record.
+    const __m512i row_ids = _mm512_add_epi64(_mm512_set1_epi64(std::int64_t{i} << 32),
+                                             _mm512_slli_epi64(lane_index, 40));
+    for (int block = 0; block < blocks; ++block) {
+      const int j0 = block * 8;
+      // |angle difference| <= pi/2  <=>  cos(difference) >= 0. The former
+      // per-pair AVX-512 build had GCC contract ci * cb + si * sb into
+      // fma(ci, cb, si * sb); written out the same way so exactly the same
+      // pairs are pruned (scores unchanged). Tested first: it skips popcounts.
+      const __m256 dot = _mm256_fmadd_ps(ci, _mm256_load_ps(t.cos + j0),
+                                         _mm256_mul_ps(si, _mm256_load_ps(t.sin + j0)));
+      __mmask8 keep =
+          static_cast<__mmask8>(_mm256_cmp_ps_mask(dot, _mm256_setzero_ps(), _CMP_GE_OQ) &
+                                (nb - j0 >= 8 ? 0xFF : (1u << (nb - j0)) - 1));
+      if (keep == 0) continue;
+      __m512i common = _mm512_setzero_si512(), sum = common, different = common;
+      for (int w = 0; w < kUsedWords; ++w) {
+        const __m512i bj = _mm512_load_si512(t.bits[w] + j0);
+        const __m512i vj = _mm512_load_si512(t.valid[w] + j0);
+        // Value bits are zero outside their own mask, so a & vb == a & va & vb.
+        const __m512i ma = _mm512_and_si512(ai[w], vj), mb = _mm512_and_si512(bj, vi[w]);
+        common = _mm512_add_epi64(common, _mm512_popcnt_epi64(_mm512_and_si512(vi[w], vj)));
+        sum = _mm512_add_epi64(sum,
+                               _mm512_add_epi64(_mm512_popcnt_epi64(ma), _mm512_popcnt_epi64(mb)));
+        different = _mm512_add_epi64(different, _mm512_popcnt_epi64(_mm512_xor_si512(ma, mb)));
+      }
+      keep &= _mm512_cmpge_epi64_mask(common, min_common) &
+              _mm512_cmpneq_epi64_mask(sum, _mm512_setzero_si512());
+      const __m256 similarity =
+          _mm256_sub_ps(one, _mm256_div_ps(_mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(different)),
+                                           _mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(sum))));
+      keep &= _mm256_cmp_ps_mask(similarity, _mm256_setzero_ps(), _CMP_GT_OQ);
+      // Emit the kept lanes in ascending j as whole PairSimilarity records
+      // (similarity in the low half, i and j in the next two bytes):
+      // compress, then one unconditional 8-record store; out has room.
+      const __m512i records =
+          _mm512_or_si512(_mm512_cvtepu32_epi64(_mm256_castps_si256(similarity)),
+                          _mm512_add_epi64(row_ids, _mm512_slli_epi64(_mm512_set1_epi64(j0), 40)));
+      _mm512_storeu_si512(out + count, _mm512_maskz_compress_epi64(keep, records));
+      count += std::popcount(static_cast<unsigned>(keep));
+    }
+  }
+  return count;
 }
 #endif
 
@@ -290,7 +350,6 @@ ABIS_MCC_AVX512_TARGET __attribute__((always_inline)) inline float SimilarityAvx
 
 ABIS_MCC_DEFINE_FILL(FillScalar, ABIS_MCC_SCALAR_TARGET, SimilarityScalar)
 #if defined(__x86_64__)
-ABIS_MCC_DEFINE_FILL(FillAvx512, ABIS_MCC_AVX512_TARGET, SimilarityAvx512)
 #pragma GCC diagnostic pop
 #endif
 
@@ -299,7 +358,8 @@ using FillFunction = int (*)(const PreparedFinger&, const PreparedFinger&, PairS
 FillFunction ChooseFill() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512f")) {
+  if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
     return FillAvx512;
   }
 #endif
@@ -315,10 +375,13 @@ struct SparseEntry {
 
 // Per-thread scratch so matching never allocates after warm-up.
 struct Scratch {
-  std::array<PairSimilarity, kMccMaxMinutiae * kMccMaxMinutiae> pairs;
+  // + 8: FillAvx512 stores 8 records at a time.
+  std::array<PairSimilarity, kMccMaxMinutiae * kMccMaxMinutiae + 8> pairs;
   std::array<SparseEntry, kMaxRelaxPairs * kMaxRelaxPairs> rho;
   std::array<int, kMaxRelaxPairs + 1> row_start;
   std::array<int, kMaxRelaxPairs> minutia_a, minutia_b;
+  std::array<std::uint16_t, kMaxRelaxPairs> turn;
+  std::array<std::uint64_t, kMaxRelaxPairs> near;
   std::array<float, kMaxRelaxPairs> lambda, next, initial;
   std::array<int, kMaxRelaxPairs> order;
 };
@@ -493,26 +556,49 @@ float MatchPrepared(const PreparedFinger& a, const PreparedFinger& b, MatchDetai
   int nonzero = 0;
   int* minutia_a = scratch.minutia_a.data();
   int* minutia_b = scratch.minutia_b.data();
+  // Relative directions only enter as differences mod 2^16, so
+  // (ua_t - ua_k) - (ub_t - ub_k) == turn[t] - turn[k] with turn = ua - ub.
+  std::uint16_t* turn = scratch.turn.data();
   for (int t = 0; t < nr; ++t) {
     minutia_a[t] = a.cylinder_minutia[pairs[t].a];
     minutia_b[t] = b.cylinder_minutia[pairs[t].b];
+    turn[t] = static_cast<std::uint16_t>(a.angle_units[minutia_a[t]] - b.angle_units[minutia_b[t]]);
+  }
+  // Most pairs of pairs fail the distance cutoff. The distance difference
+  // is symmetric in (t, k) (pair_distance is a symmetric matrix), so test
+  // each unordered pair once and keep the survivors as one bit mask per row.
+  static_assert(kMaxRelaxPairs <= 64);
+  std::uint64_t* near = scratch.near.data();
+  std::fill(near, near + nr, std::uint64_t{0});
+  const std::size_t ma_count = a.minutia_count(), mb_count = b.minutia_count();
+  for (int t = 0; t < nr; ++t) {
+    const std::uint16_t* distance_a = a.pair_distance.data() + minutia_a[t] * ma_count;
+    const std::uint16_t* distance_b = b.pair_distance.data() + minutia_b[t] * mb_count;
+    std::uint64_t row = 0;
+    for (int k = t + 1; k < nr; ++k) {
+      const int d1 = std::abs(int{distance_a[minutia_a[k]]} - int{distance_b[minutia_b[k]]});
+      const std::uint64_t hit = d1 < Tables::kZ1Cutoff;
+      row |= hit << k;
+      near[k] |= hit << t;
+    }
+    near[t] |= row;
   }
   for (int t = 0; t < nr; ++t) {
     row_start[t] = nonzero;
     const int at = minutia_a[t], bt = minutia_b[t];
-    const std::uint16_t* distance_a = a.pair_distance.data() + at * a.minutia_count();
-    const std::uint16_t* distance_b = b.pair_distance.data() + bt * b.minutia_count();
-    const std::uint16_t* radial_a = a.pair_radial_angle.data() + at * a.minutia_count();
-    const std::uint16_t* radial_b = b.pair_radial_angle.data() + bt * b.minutia_count();
-    for (int k = 0; k < nr; ++k) {
+    const std::uint16_t* distance_a = a.pair_distance.data() + at * ma_count;
+    const std::uint16_t* distance_b = b.pair_distance.data() + bt * mb_count;
+    const std::uint16_t* radial_a = a.pair_radial_angle.data() + at * ma_count;
+    const std::uint16_t* radial_b = b.pair_radial_angle.data() + bt * mb_count;
+    // Ascending k, as a plain loop would visit them (the relaxation sums
+    // each row in this order).
+    for (std::uint64_t m = near[t]; m != 0; m &= m - 1) {
+      const int k = std::countr_zero(m);
       const int ak = minutia_a[k], bk = minutia_b[k];
       // Distances in 1/16 px; angles are 16-bit fractions of a turn, so
       // their differences wrap by themselves.
       const int d1 = std::abs(int{distance_a[ak]} - int{distance_b[bk]});
-      if (d1 >= Tables::kZ1Cutoff || k == t) continue;
-      const auto relative_a = static_cast<std::uint16_t>(a.angle_units[at] - a.angle_units[ak]);
-      const auto relative_b = static_cast<std::uint16_t>(b.angle_units[bt] - b.angle_units[bk]);
-      const int d2 = std::abs(int{static_cast<std::int16_t>(relative_a - relative_b)});
+      const int d2 = std::abs(int{static_cast<std::int16_t>(turn[t] - turn[k])});
       const int d3 = std::abs(int{static_cast<std::int16_t>(radial_a[ak] - radial_b[bk])});
       const float value = tables.Z1Fixed(d1) * tables.ZAngle2(d2) * tables.ZAngle3(d3);
       if (value > 1e-4f) rho[nonzero++] = {value, k};
