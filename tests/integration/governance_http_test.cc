@@ -79,6 +79,18 @@ struct CourtKey {
 };
 
 // A governance refusal: status, error shape, stable reason and ABIS code.
+// A custody gallery registration body under `legal_basis`.
+json CustodyRegistration(const std::string& name, const std::string& legal_basis) {
+  return {{"name", name},
+          {"legal_basis", legal_basis},
+          {"provenance", "custody_record"},
+          {"subject_category", "suspect"},
+          {"original_purpose", "custody photographs"},
+          {"retention_rule", "review every 12 months"},
+          {"review_interval_days", 365},
+          {"owner", "records-unit"}};
+}
+
 json RefusalOf(const httplib::Result& result, int http_status, const std::string& reason,
                const std::string& error_code = "") {
   json body = JsonOf(result, http_status);
@@ -137,15 +149,9 @@ class GovernanceHttpTest : public ::testing::Test {
         JsonOf(client->Post("/v1/tokens", Auth(bootstrap), admin.dump(), "application/json"), 201)
             .value("token", "");
     for (const char* gallery : {"custody", "custody-b"}) {
-      json registration = {{"name", gallery},
-                           {"legal_basis", kDefaultLegalBasis},
-                           {"provenance", "custody_record"},
-                           {"subject_category", "suspect"},
-                           {"original_purpose", "custody photographs"},
-                           {"retention_rule", "review every 12 months"},
-                           {"review_interval_days", 365},
-                           {"owner", "records-unit"}};
-      JsonOf(Post(*client, "supervisor-1", "/v1/galleries/registrations", registration), 201);
+      JsonOf(Post(*client, "supervisor-1", "/v1/galleries/registrations",
+                  CustodyRegistration(gallery, kDefaultLegalBasis)),
+             201);
     }
     // Two identities: the probe (sample 2) finds alice first, then "bob"
     // (the mirrored photo: a second, lower-scoring candidate).
@@ -1016,14 +1022,7 @@ TEST(ServeGovernanceFlagsTest, FlagsSetLegalBasesQualityFloorAndUrgencyDeadline)
     return client.Post(path.c_str(), Auth(tokens[who]), body.dump(), "application/json");
   };
   auto registration = [](const std::string& legal_basis) {
-    return json{{"name", "custody"},
-                {"legal_basis", legal_basis},
-                {"provenance", "custody_record"},
-                {"subject_category", "suspect"},
-                {"original_purpose", "custody photographs"},
-                {"retention_rule", "review every 12 months"},
-                {"review_interval_days", 365},
-                {"owner", "records-unit"}};
+    return CustodyRegistration("custody", legal_basis);
   };
   // --legal-basis replaces the default list.
   RefusalOf(post("supervisor-1", "/v1/galleries/registrations", registration(kDefaultLegalBasis)),
