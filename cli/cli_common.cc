@@ -91,21 +91,10 @@ void AddModalityFlags(CLI::App& command, ModalityFlags& flags) {
                    "Finger: the image is a phone photo of a fingertip");
 }
 
-Result<int> ParseFingerPosition(std::string_view text) {
-  static constexpr std::string_view kNames[] = {
-      "unknown",    "right-thumb", "right-index", "right-middle", "right-ring", "right-little",
-      "left-thumb", "left-index",  "left-middle", "left-ring",    "left-little"};
-  for (int code = 0; code <= 10; ++code) {
-    if (text == kNames[code] || text == std::to_string(code)) return code;
-  }
-  return InvalidArgumentError("unknown finger position '" + std::string(text) +
-                              "': use 0..10 or right-thumb .. left-little");
-}
-
 Result<ParsedModality> ParseModalityFlags(const ModalityFlags& flags) {
   ParsedModality parsed;
   ABIS_ASSIGN_OR_RETURN(parsed.modality, ParseModality(flags.modality));
-  ABIS_ASSIGN_OR_RETURN(parsed.finger.position, ParseFingerPosition(flags.finger_position));
+  ABIS_ASSIGN_OR_RETURN(parsed.finger.position, abis::ParseFingerPosition(flags.finger_position));
   parsed.finger.ppi = flags.ppi;
   parsed.finger.contactless = flags.contactless;
   if (parsed.modality == Modality::kFace &&

@@ -50,10 +50,6 @@ struct ParsedModality {
 };
 Result<ParsedModality> ParseModalityFlags(const ModalityFlags& flags);
 
-// Finger position from its ISO/IEC 19794-2 code ("0".."10") or name
-// ("right-thumb" .. "left-little", "unknown").
-Result<int> ParseFingerPosition(std::string_view text);
-
 // Opens the engine on the flags' store. The master key sealing the store's
 // templates comes from --key FILE, else env ABIS_MASTER_KEY (the key itself,
 // hex or base64), else env ABIS_MASTER_KEY_FILE, else "<db>.key" (created

@@ -138,12 +138,8 @@ Result<bool> OptionalBool(const RequestFields& request, const std::string& key, 
 }
 
 Result<int> ParseFingerPositionName(std::string_view text) {
-  static constexpr std::string_view kNames[] = {
-      "unknown",    "right-thumb", "right-index", "right-middle", "right-ring", "right-little",
-      "left-thumb", "left-index",  "left-middle", "left-ring",    "left-little"};
-  for (int code = 0; code <= 10; ++code) {
-    if (text == kNames[code] || text == std::to_string(code)) return code;
-  }
+  Result<int> code = ParseFingerPosition(text);
+  if (code.ok()) return code;
   return FieldError("finger_position",
                     "must be an ISO/IEC 19794-2 code 0..10 or a name such as "
                     "right-index (right-thumb .. left-little, unknown), got '" +

@@ -27,6 +27,10 @@ enum class Modality : std::uint8_t { kFace = 1, kFinger = 2 };
 std::string_view ModalityName(Modality modality);
 Result<Modality> ParseModality(std::string_view name);
 
+// Finger position from its ISO/IEC 19794-2 code ("0".."10") or name
+// ("right-thumb" .. "left-little", "unknown"); the code.
+Result<int> ParseFingerPosition(std::string_view text);
+
 struct TemplateHeader {
   Modality modality = Modality::kFace;
   // Algorithm spec, e.g. "face/dlib-resnet-v1".

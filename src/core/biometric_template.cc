@@ -19,6 +19,17 @@ Result<Modality> ParseModality(std::string_view name) {
                               "' (expected face or finger)");
 }
 
+Result<int> ParseFingerPosition(std::string_view text) {
+  static constexpr std::string_view kNames[] = {
+      "unknown",    "right-thumb", "right-index", "right-middle", "right-ring", "right-little",
+      "left-thumb", "left-index",  "left-middle", "left-ring",    "left-little"};
+  for (int code = 0; code <= 10; ++code) {
+    if (text == kNames[code] || text == std::to_string(code)) return code;
+  }
+  return InvalidArgumentError("unknown finger position '" + std::string(text) +
+                              "': use 0..10 or right-thumb .. left-little");
+}
+
 bool AreComparable(const TemplateHeader& a, const TemplateHeader& b) {
   return a.modality == b.modality && a.algorithm == b.algorithm && a.model_digest == b.model_digest;
 }
