@@ -4,6 +4,7 @@
 // above different-person pairs.
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -76,6 +77,19 @@ TEST_F(EngineFaceTest, RefusesBadInputWithClearErrorsAndNoPartialState) {
   Result<EnrolmentResult> no_face = enrol(testing::EncodeJpeg(wall));
   EXPECT_EQ(no_face.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(no_face.status().message().find("no face"), std::string::npos);
+  // Wrong modality: a fingerprint (concentric ridges, 9 px period) sent as a face.
+  cv::Mat print(400, 300, CV_8UC1);
+  for (int y = 0; y < print.rows; ++y) {
+    for (int x = 0; x < print.cols; ++x) {
+      double radius = std::hypot(x - 150.0, y - 220.0);
+      print.at<std::uint8_t>(y, x) =
+          static_cast<std::uint8_t>(128 + 100 * std::cos(2 * 3.14159265358979 * radius / 9.0));
+    }
+  }
+  Result<EnrolmentResult> print_as_face = enrol(testing::EncodeJpeg(print));
+  EXPECT_EQ(print_as_face.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(print_as_face.status().message().find("no face"), std::string::npos)
+      << print_as_face.status().message();
   EXPECT_EQ(
       engine_->Enrol({"bad_input", "x", ReadBytes(SamplePhotoPath(1)), Modality::kFinger, true})
           .status()
@@ -99,15 +113,20 @@ TEST_F(EngineFaceTest, TooSmallFaceIsRejectedAtEnrolment) {
   ASSERT_TRUE(faces.ok() && !faces->empty());
   const FaceBox& box = (*faces)[0].box;
   cv::Mat crop = testing::DecodeBgr(CropAround(photo, box.x, box.y, box.width, box.height));
-  cv::Mat tiny;
-  double shrink = 56.0 / crop.cols;
-  cv::resize(crop, tiny, cv::Size(), shrink, shrink, cv::INTER_AREA);
-  Result<EnrolmentResult> result =
-      engine_->Enrol({"small", "tiny", testing::EncodeJpeg(tiny), Modality::kFace, true});
-  ASSERT_EQ(result.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(result.status().message().find("too small") != std::string::npos ||
-              result.status().message().find("no face") != std::string::npos)
-      << result.status().message();
+  // The same face at two sizes: found at both, refused for its size only
+  // at the smaller (inter-eye distance ~14 px against the 20 px floor).
+  auto enrol_at_width = [&](int width, const std::string& identity) {
+    cv::Mat resized;
+    double scale = static_cast<double>(width) / crop.cols;
+    cv::resize(crop, resized, cv::Size(), scale, scale, cv::INTER_AREA);
+    return engine_->Enrol({"small", identity, testing::EncodeJpeg(resized), Modality::kFace, true});
+  };
+  Result<EnrolmentResult> tiny = enrol_at_width(56, "tiny");
+  ASSERT_EQ(tiny.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(tiny.status().message().find("face too small: inter-eye distance"), std::string::npos)
+      << tiny.status().message();
+  Result<EnrolmentResult> large_enough = enrol_at_width(96, "large_enough");
+  EXPECT_TRUE(large_enough.ok()) << large_enough.status().ToString();
 }
 
 TEST_F(EngineFaceTest, GroupPhotoProbeReturnsAllFacesForTheCallerToPick) {
