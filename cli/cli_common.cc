@@ -31,6 +31,8 @@ EngineOptions EngineOptionsFromFlags(const GlobalFlags& flags,
   EngineOptions options;
   options.database_path = database_override.empty() ? flags.database_path : database_override;
   options.model_dir = flags.model_dir;
+  // Finger, gallery and audit commands never touch the face networks.
+  options.load_face_models_on_first_use = true;
   options.master_key_path = flags.master_key_path;
   if (options.master_key_path.empty()) {
     const char* key_env = std::getenv("ABIS_MASTER_KEY");

@@ -33,6 +33,12 @@ struct EngineOptions {
   // Folder holding face_recognition_resnet_v1.dat (scripts/setup.sh makes it).
   std::string model_dir;
   std::string landmark_model_path = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+  // false (the server): the face networks load in Open, so a broken model
+  // stops the start, not a request. true (the CLI): Open checks the files and
+  // hashes the weights (the digest every template records), and the networks
+  // (~3 s) load at the first face operation, so finger-only, gallery and
+  // audit work never pays for them.
+  bool load_face_models_on_first_use = false;
   // Master key that wraps the per-record data keys sealing each template at
   // rest (docs/store.md). `master_key` (64 hex digits or base64 of 32 bytes,
   // e.g. from env ABIS_MASTER_KEY) wins; otherwise the key file

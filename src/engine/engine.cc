@@ -85,13 +85,25 @@ std::vector<Candidate> ToCandidates(const std::vector<search::IndexHit>& hits,
   return candidates;
 }
 
+// Where the face networks come from, and the digest of the weights.
+struct FaceModelFiles {
+  std::string landmark_path;
+  std::string model_path;
+  std::string digest;
+};
+
 class StageEngine final : public Engine {
  public:
-  StageEngine(std::unique_ptr<face::FaceAnalyzer> analyzer,
+  // `analyzer` and `embedder` may be null: they then load from the paths in
+  // `face_models` at the first face operation (EnsureFaceModels).
+  StageEngine(FaceModelFiles face_models, std::unique_ptr<face::FaceAnalyzer> analyzer,
               std::unique_ptr<face::FaceEmbedder> embedder, std::unique_ptr<SqliteStore> store)
-      : analyzer_(std::move(analyzer)), embedder_(std::move(embedder)), store_(std::move(store)) {
+      : face_models_(std::move(face_models)),
+        analyzer_(std::move(analyzer)),
+        embedder_(std::move(embedder)),
+        store_(std::move(store)) {
     algorithm_.algorithm = kFaceAlgorithm;
-    algorithm_.model_digest = embedder_->model_digest();
+    algorithm_.model_digest = face_models_.digest;
     algorithm_.verification_threshold = search::FaceScoreFromDistance(kVerificationDistance);
     algorithm_.duplicate_threshold = search::FaceScoreFromDistance(kDuplicateDistance);
     // The shipped card applies only when it was measured on this model.
@@ -196,6 +208,7 @@ class StageEngine final : public Engine {
   Result<std::vector<std::uint8_t>> CropFace(const std::vector<std::uint8_t>& image,
                                              int face_index) override {
     ABIS_ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(image));
+    ABIS_RETURN_IF_ERROR(EnsureFaceModels());
     ABIS_ASSIGN_OR_RETURN(auto analyzed, analyzer_->Analyze(decoded.bgr));
     ABIS_ASSIGN_OR_RETURN(int chosen, ChooseFace(analyzed, face_index));
     const cv::Rect2d& box = analyzed[chosen].box;
@@ -483,6 +496,7 @@ class StageEngine final : public Engine {
     }
     last_analysis_.reset();
     ABIS_ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(image));
+    ABIS_RETURN_IF_ERROR(EnsureFaceModels());
     ABIS_ASSIGN_OR_RETURN(auto faces, analyzer_->Analyze(decoded.bgr));
     last_analysis_ = LastAnalysis{std::move(digest), now, faces};
     return faces;
@@ -515,12 +529,34 @@ class StageEngine final : public Engine {
     return described;
   }
 
+  // Loads the face networks if Open deferred them; the weights must still be
+  // the ones whose digest the engine reported since it opened.
+  Status EnsureFaceModels() {
+    if (analyzer_ && embedder_) return Status::Ok();
+    auto analyzer = face::FaceAnalyzer::Load(face_models_.landmark_path);
+    if (!analyzer.ok()) return analyzer.status();
+    auto embedder = face::FaceEmbedder::Load(face_models_.model_path);
+    if (!embedder.ok()) {
+      return embedder.status().WithContext(
+          "face model (run scripts/setup.sh to fetch and convert it)");
+    }
+    if ((*embedder)->model_digest() != face_models_.digest) {
+      return FailedPreconditionError(
+          "face model " + face_models_.model_path + " changed since the engine opened (digest " +
+          (*embedder)->model_digest() + ", expected " + face_models_.digest + "); restart");
+    }
+    analyzer_ = std::move(*analyzer);
+    embedder_ = std::move(*embedder);
+    return Status::Ok();
+  }
+
   Result<Template> Embed(const face::AnalyzedFace& face) {
+    ABIS_RETURN_IF_ERROR(EnsureFaceModels());
     ABIS_ASSIGN_OR_RETURN(auto descriptors, embedder_->Embed({face.chip}));
     Template result;
     result.header.modality = Modality::kFace;
     result.header.algorithm = kFaceAlgorithm;
-    result.header.model_digest = embedder_->model_digest();
+    result.header.model_digest = algorithm_.model_digest;
     result.header.quality = static_cast<float>(std::clamp(face.quality.score, 0.0, 100.0));
     result.features = std::move(descriptors.at(0));
     return result;
@@ -553,11 +589,12 @@ class StageEngine final : public Engine {
   }
 
   TemplateHeader ProbeHeader() const {
-    return {Modality::kFace, kFaceAlgorithm, embedder_->model_digest(), 0.0f};
+    return {Modality::kFace, kFaceAlgorithm, algorithm_.model_digest, 0.0f};
   }
 
-  std::unique_ptr<face::FaceAnalyzer> analyzer_;
-  std::unique_ptr<face::FaceEmbedder> embedder_;
+  FaceModelFiles face_models_;
+  std::unique_ptr<face::FaceAnalyzer> analyzer_;  // Null until EnsureFaceModels.
+  std::unique_ptr<face::FaceEmbedder> embedder_;  // Null until EnsureFaceModels.
   std::unique_ptr<SqliteStore> store_;
   AlgorithmInfo algorithm_;
   std::optional<eval::FmrCalibration> calibration_;  // From algorithm_.calibration_card.
@@ -581,12 +618,31 @@ class StageEngine final : public Engine {
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   std::string model_dir =
       options.model_dir.empty() ? std::string(ABIS_MODEL_DIR) : options.model_dir;
-  std::string model_path = (std::filesystem::path(model_dir) / kFaceModelFile).string();
-  ABIS_ASSIGN_OR_RETURN(auto analyzer, face::FaceAnalyzer::Load(options.landmark_model_path));
-  auto embedder = face::FaceEmbedder::Load(model_path);
-  if (!embedder.ok()) {
-    return embedder.status().WithContext(
-        "face model (run scripts/setup.sh to fetch and convert it)");
+  FaceModelFiles face_models;
+  face_models.landmark_path = options.landmark_model_path;
+  face_models.model_path = (std::filesystem::path(model_dir) / kFaceModelFile).string();
+  std::unique_ptr<face::FaceAnalyzer> analyzer;
+  std::unique_ptr<face::FaceEmbedder> embedder;
+  if (options.load_face_models_on_first_use) {
+    if (!std::filesystem::exists(face_models.landmark_path)) {
+      return NotFoundError("landmark model " + face_models.landmark_path +
+                           " is missing (Debian package libdlib-data)");
+    }
+    auto digest = face::FaceEmbedder::FileDigest(face_models.model_path);
+    if (!digest.ok()) {
+      return digest.status().WithContext(
+          "face model (run scripts/setup.sh to fetch and convert it)");
+    }
+    face_models.digest = std::move(*digest);
+  } else {
+    ABIS_ASSIGN_OR_RETURN(analyzer, face::FaceAnalyzer::Load(face_models.landmark_path));
+    auto loaded = face::FaceEmbedder::Load(face_models.model_path);
+    if (!loaded.ok()) {
+      return loaded.status().WithContext(
+          "face model (run scripts/setup.sh to fetch and convert it)");
+    }
+    embedder = std::move(*loaded);
+    face_models.digest = embedder->model_digest();
   }
   ABIS_ASSIGN_OR_RETURN(
       ResolvedMasterKey master_key,
@@ -600,8 +656,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     if (store.status().code() != StatusCode::kPermissionDenied) return store.status();
     return store.status().WithContext("master key from " + master_key.description);
   }
-  return std::unique_ptr<Engine>(
-      new StageEngine(std::move(analyzer), std::move(*embedder), std::move(*store)));
+  return std::unique_ptr<Engine>(new StageEngine(std::move(face_models), std::move(analyzer),
+                                                 std::move(embedder), std::move(*store)));
 }
 
 }  // namespace abis

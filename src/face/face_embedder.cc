@@ -31,6 +31,11 @@ FaceEmbedder::FaceEmbedder(std::unique_ptr<Network> network, std::string model_d
 
 FaceEmbedder::~FaceEmbedder() = default;
 
+Result<std::string> FaceEmbedder::FileDigest(const std::string& dat_path) {
+  ABIS_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, ReadFileBytes(dat_path));
+  return Sha256Hex(bytes);
+}
+
 Result<std::unique_ptr<FaceEmbedder>> FaceEmbedder::Load(const std::string& dat_path) {
   ABIS_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, ReadFileBytes(dat_path));
   std::string digest = Sha256Hex(bytes);

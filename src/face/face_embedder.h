@@ -33,6 +33,10 @@ class FaceEmbedder {
   // NotFound if the file is missing, DataLoss if it is not such a model.
   static Result<std::unique_ptr<FaceEmbedder>> Load(const std::string& dat_path);
 
+  // The model_digest() that Load would give the file, without building the
+  // network (cheap: a hash). NotFound if the file is missing.
+  static Result<std::string> FileDigest(const std::string& dat_path);
+
   FaceEmbedder(const FaceEmbedder&) = delete;
   FaceEmbedder& operator=(const FaceEmbedder&) = delete;
   ~FaceEmbedder();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
@@ -13,6 +14,7 @@
 
 #include "abis/engine.h"
 
+#include "testing/scratch_dir.h"
 #include "tests/integration/test_photos.h"
 
 namespace abis {
@@ -208,6 +210,57 @@ TEST_F(EngineFaceTest, GalleryFilesHoldNoPlaintextImageOrTemplate) {
     EXPECT_FALSE(contains(features + offset)) << "template bytes at offset " << offset;
   }
   std::filesystem::remove_all(dir);
+}
+
+// The CLI opens the engine with the face networks deferred: nothing but a
+// hash of the weights at Open, the networks at the first face operation.
+TEST_F(EngineFaceTest, FaceModelsLoadOnFirstUseWhenAsked) {
+  if (!std::filesystem::exists(SamplePhotoPath(2))) GTEST_SKIP() << "sample photos missing";
+  EngineOptions options;
+  options.database_path = ":memory:";
+  options.model_dir = testing::ModelDir();
+  options.load_face_models_on_first_use = true;
+  auto lazy = Engine::Open(options);
+  ASSERT_TRUE(lazy.ok()) << lazy.status().ToString();
+  EXPECT_EQ((*lazy)->face_algorithm().model_digest, engine_->face_algorithm().model_digest);
+  std::vector<std::uint8_t> photo = ReadBytes(SamplePhotoPath(2));
+  ASSERT_TRUE((*lazy)->Enrol({"lazy", "sample2", photo, Modality::kFace, true}).ok());
+  auto found = (*lazy)->Identify({"lazy", photo});
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_FALSE(found->candidates.empty());
+  EXPECT_EQ(found->candidates[0].identity, "sample2");
+
+  // Weights that are not a model: a deferred engine opens (it only hashed
+  // them) and refuses the first face operation, leaving nothing behind; an
+  // engine that loads at Open refuses to open.
+  testing::ScratchDir dir("lazy_models");
+  std::filesystem::create_directories(dir.File("models"));
+  {
+    std::ofstream garbage(dir.File("models/face_recognition_resnet_v1.dat"), std::ios::binary);
+    garbage << "not a network";
+  }
+  options.model_dir = dir.File("models");
+  auto broken = Engine::Open(options);
+  ASSERT_TRUE(broken.ok()) << broken.status().ToString();
+  auto refused = (*broken)->Enrol({"lazy", "sample2", photo, Modality::kFace, true});
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("not a face-recognition ResNet"), std::string::npos)
+      << refused.status().message();
+  auto galleries = (*broken)->ListGalleries();
+  ASSERT_TRUE(galleries.ok());
+  EXPECT_TRUE(galleries->empty());
+  options.load_face_models_on_first_use = false;
+  EXPECT_EQ(Engine::Open(options).status().code(), StatusCode::kDataLoss);
+
+  // No weights at all: refused at Open either way, with the way to get them.
+  options.model_dir = dir.File("nothing_here");
+  for (bool deferred : {true, false}) {
+    options.load_face_models_on_first_use = deferred;
+    auto missing = Engine::Open(options);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.status().message().find("scripts/setup.sh"), std::string::npos)
+        << missing.status().message();
+  }
 }
 
 // On ../shared/data/faces: every genuine pair should outscore nearly every
