@@ -179,6 +179,34 @@ struct IdentificationResult {
   AlgorithmInfo algorithm;
 };
 
+// One identity of a multimodal search (Engine::IdentifyMultimodal).
+struct MultimodalCandidate {
+  int rank = 0;  // 1-based.
+  std::string identity;
+  // Sum over the probes of -log10(max(FMR, 1e-12)) of the identity's
+  // calibrated candidate in that probe's list; a probe that did not list it
+  // adds 0 (FMR 1: no evidence either way). Ranked by this, descending.
+  double evidence = 0;
+  // 10^-evidence: the product of the per-probe FMRs, i.e. the chance that
+  // one impostor reaches all these scores if the modalities' impostor scores
+  // are independent (docs/search.md, "Fusion").
+  double fused_fmr = 1;
+  // True when some per-probe FMR was a bound (score above every impostor of
+  // its card): fused_fmr is then an upper bound too.
+  bool fused_fmr_is_upper_bound = false;
+  // Gallery identities * fused_fmr.
+  double expected_false_candidates = 0;
+  // Per probe, in request order: the identity's candidate in that probe's
+  // list, or empty when that probe did not list it.
+  std::vector<std::optional<Candidate>> per_probe;
+};
+
+struct MultimodalIdentificationResult {
+  std::vector<IdentificationResult> probes;  // Each probe's own search, in request order.
+  std::vector<MultimodalCandidate> candidates;
+  std::int64_t gallery_identities = 0;  // Identities with a reference of any modality.
+};
+
 struct VerificationRequest {
   std::string gallery;
   std::string identity;
@@ -271,6 +299,17 @@ class Engine {
 
   virtual Result<IdentificationResult> Identify(const IdentificationRequest& request) = 0;
   virtual Result<VerificationResult> Verify(const VerificationRequest& request) = 0;
+  // One person, several probes (a face and fingers; two fingers) searched in
+  // one gallery and fused per identity by the sum of -log10 FMR (each probe's
+  // list is searched deeper than `max_candidates` so that identities rarely
+  // miss out for being just below one list's cut). InvalidArgument for fewer
+  // than two probes, probes of different galleries or max_candidates outside
+  // 1..1000; FailedPrecondition when a face probe holds several faces and
+  // none is chosen, or a modality has no calibrated FMR. Each probe fails as
+  // Identify would.
+  virtual Result<MultimodalIdentificationResult> IdentifyMultimodal(
+      const std::vector<IdentificationRequest>& probes, int max_candidates) = 0;
+
   virtual Result<ComparisonResult> Compare(const std::vector<std::uint8_t>& image_a,
                                            const std::vector<std::uint8_t>& image_b) = 0;
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "imaging/image_decoder.h"
 #include "policy/capture_policy.h"
 #include "search/face_scoring.h"
+#include "search/score_fusion.h"
 #include "store/master_key.h"
 #include "store/sqlite_store.h"
 
@@ -45,6 +47,12 @@ constexpr char kShippedFingerModelCard[] =
 // FMR 1e-4, the duplicate screen at 1e-5.
 constexpr double kFingerVerificationFmr = 1e-4;
 constexpr double kFingerDuplicateFmr = 1e-5;
+// Multimodal fusion: each probe's list is searched max(5 x the requested
+// length, 100) deep; evidence per probe is capped at 12 (FMR 1e-12) so one
+// over-confident calibration cannot decide alone.
+constexpr int kFusionListDepthFactor = 5;
+constexpr int kFusionMinListDepth = 100;
+constexpr double kFusionFmrFloor = 1e-12;
 
 // The lowest score whose calibrated FMR is at most `fmr`; where the card's
 // data cannot reach that FMR, its highest measured score (FMR <= 1/impostors).
@@ -264,6 +272,98 @@ class StageEngine final : public Engine {
                           index->Search(probe.features, request.max_candidates, request.min_score));
     result.searched_face = chosen;
     result.candidates = ToCandidates(hits, Calibration(), result.gallery_identities);
+    return result;
+  }
+
+  Result<MultimodalIdentificationResult> IdentifyMultimodal(
+      const std::vector<IdentificationRequest>& probes, int max_candidates) override {
+    if (probes.size() < 2) {
+      return InvalidArgumentError("a multimodal search needs at least two probes");
+    }
+    if (max_candidates <= 0 || max_candidates > 1000) {
+      return InvalidArgumentError("max_candidates must be in 1..1000");
+    }
+    for (const IdentificationRequest& probe : probes) {
+      if (probe.gallery != probes[0].gallery) {
+        return InvalidArgumentError(
+            "every probe of a multimodal search must name the same gallery");
+      }
+    }
+    MultimodalIdentificationResult result;
+    std::vector<search::ModalityCandidates> lists;
+    std::vector<std::string> names;                         // Identity number -> name.
+    std::unordered_map<std::string, std::int64_t> numbers;  // Name -> identity number.
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      IdentificationRequest deep = probes[i];
+      deep.max_candidates =
+          std::min(1000, std::max(max_candidates * kFusionListDepthFactor, kFusionMinListDepth));
+      auto found = Identify(deep);
+      if (!found.ok()) {
+        return found.status().WithContext("probe " + std::to_string(i + 1));
+      }
+      if (found->modality == Modality::kFace && found->searched_face < 0) {
+        return FailedPreconditionError("probe " + std::to_string(i + 1) + ": " +
+                                       std::to_string(found->faces.size()) +
+                                       " faces found; choose one by index");
+      }
+      search::ModalityCandidates list;
+      list.modality = (found->modality == Modality::kFace ? "face probe " : "finger probe ") +
+                      std::to_string(i + 1);
+      if (found->modality == Modality::kFace) {
+        const eval::FmrCalibration* calibration = Calibration();
+        if (calibration == nullptr) {
+          return FailedPreconditionError(
+              "the face model has no calibration card: fusion needs calibrated FMRs");
+        }
+        list.calibration = [calibration](double score) { return calibration->FmrAt(score).fmr; };
+      } else {
+        list.calibration = [this](double score) {
+          std::optional<double> fmr;
+          bool is_upper_bound = false;
+          FingerFmr(score, fmr, is_upper_bound);
+          return fmr.value_or(1.0);
+        };
+      }
+      for (const Candidate& candidate : found->candidates) {
+        auto [it, inserted] =
+            numbers.try_emplace(candidate.identity, static_cast<std::int64_t>(names.size()));
+        if (inserted) names.push_back(candidate.identity);
+        list.scores.emplace_back(it->second, candidate.score);
+      }
+      lists.push_back(std::move(list));
+      result.probes.push_back(std::move(*found));
+    }
+    ABIS_ASSIGN_OR_RETURN(auto fused, search::FuseByLogFmr(lists, kFusionFmrFloor));
+    ABIS_ASSIGN_OR_RETURN(GalleryInfo gallery, store_->GetGallery(probes[0].gallery));
+    result.gallery_identities = gallery.identity_count;
+    for (const search::FusedCandidate& f : fused) {
+      if (result.candidates.size() >= static_cast<std::size_t>(max_candidates)) break;
+      MultimodalCandidate candidate;
+      candidate.rank = static_cast<int>(result.candidates.size()) + 1;
+      candidate.identity = names[static_cast<std::size_t>(f.identity_id)];
+      candidate.evidence = f.evidence;
+      candidate.fused_fmr = std::pow(10.0, -f.evidence);
+      candidate.expected_false_candidates =
+          static_cast<double>(result.gallery_identities) * candidate.fused_fmr;
+      for (const IdentificationResult& probe : result.probes) {
+        std::optional<Candidate> listed;
+        for (const Candidate& c : probe.candidates) {
+          if (c.identity == candidate.identity) {
+            listed = c;
+            break;
+          }
+        }
+        if (listed && listed->fmr_is_upper_bound) candidate.fused_fmr_is_upper_bound = true;
+        candidate.per_probe.push_back(std::move(listed));
+      }
+      result.candidates.push_back(std::move(candidate));
+    }
+    // The deeper lists served the fusion; each probe reports what was asked.
+    for (IdentificationResult& probe : result.probes) {
+      if (probe.candidates.size() > static_cast<std::size_t>(max_candidates)) {
+        probe.candidates.resize(max_candidates);
+      }
+    }
     return result;
   }
 

@@ -106,6 +106,36 @@ nlohmann::json IdentificationToJson(const std::string& gallery,
   return document;
 }
 
+nlohmann::json MultimodalIdentificationToJson(const std::string& gallery,
+                                              const MultimodalIdentificationResult& result) {
+  nlohmann::json probes = nlohmann::json::array();
+  for (const IdentificationResult& probe : result.probes) {
+    probes.push_back(IdentificationToJson(gallery, probe));
+  }
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const MultimodalCandidate& candidate : result.candidates) {
+    nlohmann::json per_probe = nlohmann::json::array();
+    for (const std::optional<Candidate>& listed : candidate.per_probe) {
+      per_probe.push_back(listed ? ToJson(*listed) : nlohmann::json(nullptr));
+    }
+    candidates.push_back({{"rank", candidate.rank},
+                          {"identity", candidate.identity},
+                          {"evidence", candidate.evidence},
+                          {"fused_fmr", candidate.fused_fmr},
+                          {"fused_fmr_is_upper_bound", candidate.fused_fmr_is_upper_bound},
+                          {"expected_false_candidates", candidate.expected_false_candidates},
+                          {"per_probe", per_probe}});
+  }
+  return {{"gallery", gallery},
+          {"gallery_identities", result.gallery_identities},
+          {"fusion_rule",
+           "evidence = sum over probes of -log10(max(FMR, 1e-12)); a probe that did not list "
+           "the identity adds 0; fused_fmr = 10^-evidence (independent modalities)"},
+          {"probes", probes},
+          {"candidates", candidates},
+          {"note", "candidates are investigative leads, not identifications"}};
+}
+
 nlohmann::json VerificationToJson(const std::string& gallery, const std::string& identity,
                                   const VerificationResult& result,
                                   const AlgorithmInfo& algorithm) {

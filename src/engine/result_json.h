@@ -25,6 +25,11 @@ nlohmann::json ToJson(const GalleryInfo& gallery);
 
 // The candidate-list document of a 1:N search of `gallery`.
 nlohmann::json IdentificationToJson(const std::string& gallery, const IdentificationResult& result);
+// {gallery, gallery_identities, fusion_rule, probes: [IdentificationToJson],
+//  candidates: [{rank, identity, evidence, fused_fmr, fused_fmr_is_upper_bound,
+//  expected_false_candidates, per_probe: [candidate or null]}], note}.
+nlohmann::json MultimodalIdentificationToJson(const std::string& gallery,
+                                              const MultimodalIdentificationResult& result);
 
 // The document of a 1:1 verification against `gallery`/`identity`.
 nlohmann::json VerificationToJson(const std::string& gallery, const std::string& identity,

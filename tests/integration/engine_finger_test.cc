@@ -5,6 +5,7 @@
 // finger references of one gallery stay apart.
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -185,6 +186,67 @@ TEST_F(EngineFingerTest, VerificationHonoursPositionAndModelsStaySeparate) {
       engine_->CompareTemplates(finger_template->finger_template, finger_template->finger_template);
   ASSERT_TRUE(self.ok());
   EXPECT_GT(*self, 0.5);
+}
+
+// One person, a face and a finger: the two searches are fused per identity
+// by the sum of -log10 FMR, and the fused list ranks each person first.
+TEST_F(EngineFingerTest, FaceAndFingerProbesFusePerIdentity) {
+  const std::string faces = ABIS_SHARED_DATA_DIR "/faces";
+  if (FingerprintsDir().empty() || !std::filesystem::exists(faces)) {
+    GTEST_SKIP() << "../shared/data missing";
+  }
+  if (engine_->face_algorithm().calibration_card.empty()) {
+    GTEST_SKIP() << "no face model card for this model";
+  }
+  const std::vector<std::pair<std::string, std::string>> people = {{"att_s01", "fvc2002_db1_101"},
+                                                                   {"att_s02", "fvc2002_db1_102"},
+                                                                   {"att_s03", "fvc2002_db1_103"},
+                                                                   {"att_s04", "fvc2002_db1_104"}};
+  for (const auto& [face, finger] : people) {
+    ASSERT_TRUE(engine_
+                    ->Enrol({"fused", face, ReadBytes(faces + "/" + face + "/1.png"),
+                             Modality::kFace, true})
+                    .ok());
+    ASSERT_TRUE(engine_->Enrol(FingerEnrolment("fused", face, Print(finger, 1), 500)).ok());
+  }
+  auto evidence_of = [](const std::optional<Candidate>& c) {
+    return c ? -std::log10(std::max(*c->fmr, 1e-12)) : 0.0;
+  };
+  for (const auto& [face, finger] : people) {
+    IdentificationRequest face_probe{"fused", ReadBytes(faces + "/" + face + "/2.png")};
+    IdentificationRequest finger_probe{"fused", Print(finger, 2), Modality::kFinger};
+    finger_probe.finger.ppi = 500;
+    auto result = engine_->IdentifyMultimodal({face_probe, finger_probe}, 3);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->probes.size(), 2u);
+    EXPECT_EQ(result->gallery_identities, 4);
+    ASSERT_FALSE(result->candidates.empty());
+    EXPECT_LE(result->candidates.size(), 3u);
+    const MultimodalCandidate& first = result->candidates[0];
+    EXPECT_EQ(first.identity, face);
+    ASSERT_EQ(first.per_probe.size(), 2u);
+    ASSERT_TRUE(first.per_probe[0].has_value() && first.per_probe[1].has_value());
+    EXPECT_EQ(first.per_probe[0]->identity, face);
+    EXPECT_NEAR(first.evidence, evidence_of(first.per_probe[0]) + evidence_of(first.per_probe[1]),
+                1e-9);
+    EXPECT_GT(first.evidence, evidence_of(first.per_probe[0]));
+    EXPECT_GT(first.evidence, evidence_of(first.per_probe[1]));
+    EXPECT_NEAR(first.fused_fmr, std::pow(10.0, -first.evidence), 1e-15);
+    EXPECT_NEAR(first.expected_false_candidates, 4 * first.fused_fmr, 1e-12);
+    for (std::size_t i = 1; i < result->candidates.size(); ++i) {
+      EXPECT_EQ(result->candidates[i].rank, static_cast<int>(i) + 1);
+      EXPECT_LE(result->candidates[i].evidence, result->candidates[i - 1].evidence);
+    }
+  }
+  IdentificationRequest face_probe{"fused", ReadBytes(faces + "/att_s01/2.png")};
+  EXPECT_EQ(engine_->IdentifyMultimodal({face_probe}, 3).status().code(),
+            StatusCode::kInvalidArgument);
+  IdentificationRequest elsewhere = face_probe;
+  elsewhere.gallery = "other";
+  EXPECT_EQ(engine_->IdentifyMultimodal({face_probe, elsewhere}, 3).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->IdentifyMultimodal({face_probe, face_probe}, 0).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace
