@@ -49,6 +49,10 @@ struct EvalFlags {
   std::string report_path;
   std::string model_card_path;
   int bootstrap_resamples = 200;
+  // Above this many impostor pairs a uniform random sample of this many is
+  // compared (docs/evaluation.md); the shared data sets stay well below.
+  std::int64_t max_impostor_pairs = 5'000'000;
+  std::uint64_t seed = 19795;  // Of the impostor sample and the bootstrap.
 };
 
 struct Sample {
@@ -120,6 +124,15 @@ struct Headline {
   std::int64_t probe_failures = 0;
   eval::ScoreSet scores;
   eval::SearchSet searches;
+  eval::ImpostorSampling sampling;
+};
+
+// How the 1:1 pairs are chosen: every genuine pair, and every impostor pair
+// or, above `max_impostor_pairs`, a uniform random sample of that many.
+struct PairSelection {
+  bool enrolment_probe_pairs_only = false;
+  std::int64_t max_impostor_pairs = 5'000'000;
+  std::uint64_t seed = 19795;
 };
 
 // One 1:1 comparison, for the score file.
@@ -131,11 +144,10 @@ struct PairScore {
 
 // Builds every figure for the samples `include` accepts; the gallery is
 // always every enrolment (searches run against the whole gallery). `pairs`,
-// when given, receives every 1:1 comparison.
+// when given, receives every 1:1 comparison made.
 Result<Headline> Measure(const Engine& engine, const std::vector<Sample>& samples,
                          const std::function<bool(const Sample&)>& include,
-                         std::vector<PairScore>* pairs = nullptr,
-                         bool enrolment_probe_pairs_only = false) {
+                         const PairSelection& selection, std::vector<PairScore>* pairs = nullptr) {
   Headline headline;
   std::set<std::string> identities;
   std::vector<const Sample*> gallery;
@@ -155,13 +167,47 @@ Result<Headline> Measure(const Engine& engine, const std::vector<Sample>& sample
   headline.identities = static_cast<std::int64_t>(identities.size());
 
   std::vector<const Sample*> extracted;
+  std::vector<int> identity_of;  // Dense identity numbers, for the pair loops.
+  std::map<std::string, int> identity_numbers;
   for (const Sample& s : samples) {
-    if (include(s) && s.face_template) extracted.push_back(&s);
+    if (include(s) && s.face_template) {
+      extracted.push_back(&s);
+      identity_of.push_back(
+          identity_numbers.try_emplace(s.image.identity, identity_numbers.size()).first->second);
+    }
   }
+  auto paired = [&](std::size_t i, std::size_t j) {
+    return !selection.enrolment_probe_pairs_only ||
+           extracted[i]->is_enrolment != extracted[j]->is_enrolment;
+  };
+  // Impostor pairs are numbered in loop order; a sample keeps those whose
+  // numbers SampleDistinctIndices draws.
+  std::uint64_t possible_impostors = 0;
   for (std::size_t i = 0; i < extracted.size(); ++i) {
     for (std::size_t j = i + 1; j < extracted.size(); ++j) {
-      if (enrolment_probe_pairs_only && extracted[i]->is_enrolment == extracted[j]->is_enrolment) {
-        continue;
+      if (paired(i, j) && identity_of[i] != identity_of[j]) ++possible_impostors;
+    }
+  }
+  headline.sampling.possible_pairs = static_cast<std::int64_t>(possible_impostors);
+  headline.sampling.max_pairs = selection.max_impostor_pairs;
+  headline.sampling.seed = selection.seed;
+  headline.sampling.sampled =
+      possible_impostors > static_cast<std::uint64_t>(selection.max_impostor_pairs);
+  std::vector<std::uint64_t> chosen;
+  if (headline.sampling.sampled) {
+    chosen = eval::SampleDistinctIndices(possible_impostors,
+                                         static_cast<std::uint64_t>(selection.max_impostor_pairs),
+                                         selection.seed);
+  }
+  std::uint64_t impostor_number = 0;
+  std::size_t next_chosen = 0;
+  for (std::size_t i = 0; i < extracted.size(); ++i) {
+    for (std::size_t j = i + 1; j < extracted.size(); ++j) {
+      if (!paired(i, j)) continue;
+      if (headline.sampling.sampled && identity_of[i] != identity_of[j]) {
+        const std::uint64_t number = impostor_number++;
+        if (next_chosen == chosen.size() || chosen[next_chosen] != number) continue;
+        ++next_chosen;
       }
       ABIS_ASSIGN_OR_RETURN(double score, engine.CompareTemplates(*extracted[i]->face_template,
                                                                   *extracted[j]->face_template));
@@ -178,6 +224,8 @@ Result<Headline> Measure(const Engine& engine, const std::vector<Sample>& sample
       }
     }
   }
+
+  headline.sampling.compared_pairs = static_cast<std::int64_t>(headline.scores.impostor.size());
 
   for (const Sample* probe : extracted) {
     if (probe->is_enrolment) continue;
@@ -219,10 +267,13 @@ nlohmann::json OptionalJson(const std::optional<double>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
+// The FMR targets whose 1:1 thresholds are also open-set operating points.
+constexpr double kOpenSetFmrs[] = {1e-2, 1e-3, 1e-4};
+
 Result<nlohmann::json> Summarise(const Headline& headline, const std::vector<double>& fmrs,
                                  std::optional<eval::VerificationResult>* verification_out,
                                  std::optional<eval::IdentificationResult>* identification_out,
-                                 int bootstrap_resamples) {
+                                 int bootstrap_resamples, std::uint64_t seed) {
   nlohmann::json summary;
   summary["identities"] = headline.identities;
   summary["images"] = headline.images;
@@ -230,14 +281,19 @@ Result<nlohmann::json> Summarise(const Headline& headline, const std::vector<dou
   summary["fta"] = OptionalJson(Rate(headline.probe_failures, headline.probe_attempts));
   summary["genuine_pairs"] = headline.scores.genuine.size();
   summary["impostor_pairs"] = headline.scores.impostor.size();
+  summary["impostor_sampling"] = eval::ToJson(headline.sampling);
   summary["rank1"] = nullptr;
   summary["eer"] = nullptr;
   nlohmann::json fnmr = nlohmann::json::object();
   for (double fmr : fmrs) fnmr[RateKey(fmr)] = nullptr;
+  std::vector<double> open_set_thresholds;
+  std::vector<std::string> open_set_labels;
+  std::vector<double> open_set_fmrs;
   if (!headline.scores.genuine.empty() && !headline.scores.impostor.empty()) {
     eval::VerificationOptions options;
     options.target_fmrs = fmrs;
     options.bootstrap.resamples = bootstrap_resamples;
+    options.bootstrap.seed = seed;
     ABIS_ASSIGN_OR_RETURN(eval::VerificationResult verification,
                           eval::EvaluateVerification(headline.scores, options));
     summary["eer"] = verification.eer.eer;
@@ -246,13 +302,37 @@ Result<nlohmann::json> Summarise(const Headline& headline, const std::vector<dou
       const auto& point = verification.fnmr_at_fmr[i].operating_point;
       if (point) fnmr[RateKey(fmrs[i])] = point->fnmr;
     }
+    // The thresholds for FMR 1e-2 .. 1e-4 that the impostor count supports.
+    for (double target : kOpenSetFmrs) {
+      for (const eval::FnmrAtFmr& entry : verification.fnmr_at_fmr) {
+        if (entry.target_fmr == target && entry.operating_point &&
+            std::isfinite(entry.operating_point->threshold)) {
+          open_set_thresholds.push_back(entry.operating_point->threshold);
+          open_set_labels.push_back("1:1 threshold for FMR " + RateKey(target));
+          open_set_fmrs.push_back(target);
+        }
+      }
+    }
     if (verification_out) *verification_out = std::move(verification);
   }
   summary["fnmr_at_fmr"] = fnmr;
   if (!headline.searches.mated.empty()) {
     eval::IdentificationOptions options;
+    if (!headline.searches.non_mated.empty()) {
+      options.thresholds = open_set_thresholds;
+      options.threshold_labels = open_set_labels;
+    }
     ABIS_ASSIGN_OR_RETURN(eval::IdentificationResult identification,
                           eval::EvaluateIdentification(headline.searches, options));
+    // Open-set FPIR and FNIR at those thresholds, keyed by FMR as
+    // fnmr_at_fmr is.
+    nlohmann::json open_set = nlohmann::json::object();
+    for (std::size_t i = 0; i < identification.at_thresholds.size(); ++i) {
+      const eval::OpenSetPoint& point = identification.at_thresholds[i];
+      open_set[RateKey(open_set_fmrs[i])] = {
+          {"threshold", point.threshold}, {"fpir", point.fpir}, {"fnir", point.fnir}};
+    }
+    summary["open_set_at_fmr"] = open_set;
     const auto& rates = identification.cmc.rates;
     summary["rank1"] = rates.empty() ? nlohmann::json(nullptr) : nlohmann::json(rates[0]);
     summary["rank5"] = rates.size() >= 5 ? nlohmann::json(rates[4]) : nlohmann::json(nullptr);
@@ -393,6 +473,9 @@ int RunEval(const EvalFlags& flags) {
     listed = ListLabelledFolder(flags.folder);
   }
   if (!listed.ok()) return ReportError(flags.global, listed.status());
+  if (flags.max_impostor_pairs < 1) {
+    return ReportError(flags.global, InvalidArgumentError("--max-impostor-pairs must be >= 1"));
+  }
   auto engine = OpenEngine(flags.global, ":memory:");
   if (!engine.ok()) return ReportError(flags.global, engine.status());
 
@@ -445,13 +528,15 @@ int RunEval(const EvalFlags& flags) {
   std::vector<PairScore> pairs;
   // Simulated contactless probes are compared with contact enrolments only.
   const bool cross_only = flags.simulate_contactless;
+  const PairSelection selection{cross_only, flags.max_impostor_pairs, flags.seed};
   auto all = Measure(
-      **engine, samples, [](const Sample&) { return true; },
-      flags.scores_path.empty() ? nullptr : &pairs, cross_only);
+      **engine, samples, [](const Sample&) { return true; }, selection,
+      flags.scores_path.empty() ? nullptr : &pairs);
   if (!all.ok()) return ReportError(flags.global, all.status());
   std::optional<eval::VerificationResult> verification;
   std::optional<eval::IdentificationResult> identification;
-  auto summary = Summarise(*all, fmrs, &verification, &identification, flags.bootstrap_resamples);
+  auto summary =
+      Summarise(*all, fmrs, &verification, &identification, flags.bootstrap_resamples, flags.seed);
   if (!summary.ok()) return ReportError(flags.global, summary.status());
 
   nlohmann::json document = *summary;
@@ -499,10 +584,9 @@ int RunEval(const EvalFlags& flags) {
   if (sources.size() > 1) {
     for (const std::string& source : sources) {
       auto part = Measure(
-          **engine, samples, [&source](const Sample& s) { return s.source == source; }, nullptr,
-          cross_only);
+          **engine, samples, [&source](const Sample& s) { return s.source == source; }, selection);
       if (!part.ok()) return ReportError(flags.global, part.status());
-      auto part_summary = Summarise(*part, fmrs, nullptr, nullptr, 0);
+      auto part_summary = Summarise(*part, fmrs, nullptr, nullptr, 0, flags.seed);
       if (!part_summary.ok()) return ReportError(flags.global, part_summary.status());
       per_source[source] = *part_summary;
     }
@@ -536,6 +620,7 @@ int RunEval(const EvalFlags& flags) {
                    std::to_string(all->images) + " images";
   report.verification = verification;
   report.identification = identification;
+  report.impostor_sampling = all->sampling;
   eval::FailureRates failure_rates;
   failure_rates.enrolment.attempts = all->enrolment_attempts;
   failure_rates.enrolment.failures = all->enrolment_failures;
@@ -643,6 +728,12 @@ int RunEval(const EvalFlags& flags) {
   std::printf("genuine pairs %zu, impostor pairs %zu, %.1f ms per image\n",
               all->scores.genuine.size(), all->scores.impostor.size(),
               1000.0 * extraction_seconds / samples.size());
+  if (all->sampling.sampled) {
+    std::printf("impostor pairs SAMPLED: %lld of %lld, uniformly at random (seed %llu)\n",
+                static_cast<long long>(all->sampling.compared_pairs),
+                static_cast<long long>(all->sampling.possible_pairs),
+                static_cast<unsigned long long>(all->sampling.seed));
+  }
   for (const Sample& s : samples) {
     if (!s.failure.empty()) {
       std::printf("  %s %s: %s\n", s.is_enrolment ? "FTE" : "FTA", s.image.relative_path.c_str(),
@@ -680,6 +771,13 @@ void RegisterEvalCommand(CLI::App& app) {
   command
       ->add_option("--bootstrap", flags->bootstrap_resamples,
                    "Bootstrap resamples for confidence intervals (0 = none)")
+      ->capture_default_str();
+  command
+      ->add_option("--max-impostor-pairs", flags->max_impostor_pairs,
+                   "Compare a uniform random sample of this many impostor pairs when there are "
+                   "more (stated in the JSON and report as impostor_sampling)")
+      ->capture_default_str();
+  command->add_option("--seed", flags->seed, "Seed of the impostor sample and of the bootstrap")
       ->capture_default_str();
   command->callback([flags] {
     int code = RunEval(*flags);

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -110,6 +112,80 @@ TEST(ExtrapolateFpirTest, FollowsIndependentImpostorModel) {
   EXPECT_DOUBLE_EQ(ExtrapolateFpir(0.0, 1000), 0.0);
   EXPECT_DOUBLE_EQ(ExtrapolateFpir(1.0, 5), 1.0);
   EXPECT_DOUBLE_EQ(ExtrapolateFpir(0.2, 1), 0.2);
+}
+
+TEST(ExtrapolateToGallerySizesTest, UsesTheMeasuredFmrOfTheOperatingPoint) {
+  // 2000 impostors 0 .. 1999 and genuine scores above: FMR 1e-2 is met
+  // first at threshold 1980 (20 impostors at or above).
+  ScoreSet scores;
+  for (int k = 0; k < 2000; ++k) scores.impostor.push_back(k);
+  scores.genuine = {3000.0, 3001.0};
+  const DetCurve det = *ComputeDetCurve(scores);
+  const std::vector<std::int64_t> sizes = {1, 100, 10'000};
+  Result<GallerySizeExtrapolation> at_1e2 = ExtrapolateToGallerySizes(det, 1e-2, sizes);
+  ASSERT_TRUE(at_1e2.ok()) << at_1e2.status().ToString();
+  ASSERT_TRUE(at_1e2->operating_point.has_value());
+  EXPECT_DOUBLE_EQ(at_1e2->operating_point->threshold, 1980.0);
+  EXPECT_DOUBLE_EQ(at_1e2->operating_point->fmr, 0.01);
+  ASSERT_EQ(at_1e2->rows.size(), 3u);
+  EXPECT_EQ(at_1e2->rows[0].gallery_size, 1);
+  EXPECT_DOUBLE_EQ(at_1e2->rows[0].expected_fpir, 0.01);
+  EXPECT_DOUBLE_EQ(at_1e2->rows[0].expected_false_candidates, 0.01);
+  // 1 - 0.99^100 = 0.63396765872677...
+  EXPECT_NEAR(at_1e2->rows[1].expected_fpir, 0.6339676587267709, 1e-14);
+  EXPECT_DOUBLE_EQ(at_1e2->rows[1].expected_false_candidates, 1.0);
+  EXPECT_DOUBLE_EQ(at_1e2->rows[2].expected_fpir, 1.0);
+  EXPECT_DOUBLE_EQ(at_1e2->rows[2].expected_false_candidates, 100.0);
+
+  // 2000 * 1e-3 < 3: unsupported, so nothing is extrapolated.
+  Result<GallerySizeExtrapolation> at_1e3 = ExtrapolateToGallerySizes(det, 1e-3, sizes);
+  ASSERT_TRUE(at_1e3.ok());
+  EXPECT_FALSE(at_1e3->operating_point.has_value());
+  EXPECT_TRUE(at_1e3->rows.empty());
+
+  const std::vector<std::int64_t> bad = {0};
+  EXPECT_EQ(ExtrapolateToGallerySizes(det, 1e-2, bad).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ExtrapolateToGallerySizes(det, 0.0, sizes).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(SampleDistinctIndicesTest, DrawsSortedDistinctIndicesDeterministically) {
+  const std::vector<std::uint64_t> sample = SampleDistinctIndices(1'000'000, 5'000, 7);
+  ASSERT_EQ(sample.size(), 5'000u);
+  EXPECT_TRUE(std::is_sorted(sample.begin(), sample.end()));
+  EXPECT_EQ(std::adjacent_find(sample.begin(), sample.end()), sample.end());
+  EXPECT_LT(sample.back(), 1'000'000u);
+  EXPECT_EQ(SampleDistinctIndices(1'000'000, 5'000, 7), sample);
+  EXPECT_NE(SampleDistinctIndices(1'000'000, 5'000, 8), sample);
+
+  // More than half: drawn by leaving indices out, still exact and distinct.
+  const std::vector<std::uint64_t> most = SampleDistinctIndices(1'000, 900, 7);
+  ASSERT_EQ(most.size(), 900u);
+  EXPECT_TRUE(std::is_sorted(most.begin(), most.end()));
+  EXPECT_EQ(std::adjacent_find(most.begin(), most.end()), most.end());
+  EXPECT_LT(most.back(), 1'000u);
+
+  EXPECT_EQ(SampleDistinctIndices(4, 10, 1), (std::vector<std::uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(SampleDistinctIndices(4, 4, 1), (std::vector<std::uint64_t>{0, 1, 2, 3}));
+  EXPECT_TRUE(SampleDistinctIndices(4, 0, 1).empty());
+}
+
+TEST(SampleDistinctIndicesTest, GivesEveryIndexTheSameChance) {
+  // 3 of 10 (direct draws) and 8 of 10 (complement): each index is drawn
+  // with probability k / 10; over 4000 seeds the count is within 5 sigma.
+  for (std::uint64_t count : {3u, 8u}) {
+    std::vector<int> hits(10, 0);
+    const int runs = 4000;
+    for (int seed = 0; seed < runs; ++seed) {
+      for (std::uint64_t index : SampleDistinctIndices(10, count, seed)) ++hits[index];
+    }
+    const double p = static_cast<double>(count) / 10.0;
+    const double sigma = std::sqrt(runs * p * (1 - p));
+    for (int index = 0; index < 10; ++index) {
+      EXPECT_NEAR(hits[index], runs * p, 5 * sigma) << "count " << count << " index " << index;
+    }
+  }
 }
 
 TEST(EvaluateIdentificationTest, ReportsCmcAndOpenSetRates) {

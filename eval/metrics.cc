@@ -470,6 +470,13 @@ Result<VerificationResult> EvaluateVerification(const ScoreSet& scores,
     result.fnmr_at_fmr.push_back(at_target);
   }
   ABIS_ASSIGN_OR_RETURN(result.histogram, ComputeScoreHistogram(scores, options.histogram_bins));
+  for (double target : options.extrapolation_fmrs) {
+    ABIS_ASSIGN_OR_RETURN(
+        GallerySizeExtrapolation extrapolation,
+        ExtrapolateToGallerySizes(result.det, target, options.extrapolation_gallery_sizes,
+                                  options.min_expected_errors));
+    result.gallery_extrapolation.push_back(std::move(extrapolation));
+  }
 
   const bool has_labels = !scores.genuine_subject.empty() ||
                           !scores.impostor_probe_subject.empty() ||
@@ -569,8 +576,70 @@ double ExtrapolateFpir(double fmr, std::int64_t gallery_size) {
   return -std::expm1(static_cast<double>(gallery_size) * std::log1p(-fmr));
 }
 
+Result<GallerySizeExtrapolation> ExtrapolateToGallerySizes(
+    const DetCurve& det, double target_fmr, std::span<const std::int64_t> gallery_sizes,
+    double min_expected_errors) {
+  for (std::int64_t size : gallery_sizes) {
+    if (size < 1) return InvalidArgumentError("gallery size must be >= 1");
+  }
+  ABIS_ASSIGN_OR_RETURN(FnmrAtFmr at_target,
+                        ComputeFnmrAtFmr(det, target_fmr, min_expected_errors));
+  GallerySizeExtrapolation result;
+  result.target_fmr = target_fmr;
+  result.operating_point = at_target.operating_point;
+  if (!result.operating_point.has_value()) return result;
+  const double fmr = result.operating_point->fmr;
+  for (std::int64_t size : gallery_sizes) {
+    result.rows.push_back(
+        GallerySizeRow{size, ExtrapolateFpir(fmr, size), static_cast<double>(size) * fmr});
+  }
+  return result;
+}
+
+std::vector<std::uint64_t> SampleDistinctIndices(std::uint64_t population, std::uint64_t count,
+                                                 std::uint64_t seed) {
+  std::vector<std::uint64_t> indices;
+  if (count >= population) {
+    indices.resize(population);
+    for (std::uint64_t index = 0; index < population; ++index) indices[index] = index;
+    return indices;
+  }
+  // Drawing more than half: draw the indices left out instead.
+  const bool complement = count > population / 2;
+  const std::uint64_t wanted = complement ? population - count : count;
+  // Draw with replacement, then drop repeats, until `wanted` distinct
+  // indices are held. The procedure treats every index alike, so every
+  // subset of that size is equally likely; each round at least halves
+  // what is missing on average, as at most half the population is wanted.
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint64_t> drawn;
+  while (drawn.size() < wanted) {
+    const std::size_t missing = wanted - drawn.size();
+    for (std::size_t draw = 0; draw < missing; ++draw) {
+      drawn.push_back(UniformIndex(rng, population));
+    }
+    std::sort(drawn.begin(), drawn.end());
+    drawn.erase(std::unique(drawn.begin(), drawn.end()), drawn.end());
+  }
+  if (!complement) return drawn;
+  indices.reserve(count);
+  std::size_t next_left_out = 0;
+  for (std::uint64_t index = 0; index < population; ++index) {
+    if (next_left_out < drawn.size() && drawn[next_left_out] == index) {
+      ++next_left_out;
+    } else {
+      indices.push_back(index);
+    }
+  }
+  return indices;
+}
+
 Result<IdentificationResult> EvaluateIdentification(const SearchSet& searches,
                                                     const IdentificationOptions& options) {
+  if (!options.threshold_labels.empty() &&
+      options.threshold_labels.size() != options.thresholds.size()) {
+    return InvalidArgumentError("threshold_labels must be empty or match thresholds");
+  }
   IdentificationResult result;
   result.min_expected_errors = options.min_expected_errors;
   ABIS_ASSIGN_OR_RETURN(result.cmc, ComputeCmc(searches.mated, options.cmc_max_rank));
@@ -582,6 +651,7 @@ Result<IdentificationResult> EvaluateIdentification(const SearchSet& searches,
                           ComputeOpenSetRates(searches, options.open_set_max_rank, threshold));
     result.at_thresholds.push_back(point);
   }
+  result.at_threshold_labels = options.threshold_labels;
   for (double target : options.target_fpirs) {
     ABIS_ASSIGN_OR_RETURN(FnirAtFpir at_target,
                           ComputeFnirAtFpir(*result.open_set, target, options.min_expected_errors));

@@ -165,12 +165,40 @@ Result<BootstrapIntervals> BootstrapBySubject(
     const ScoreSet& scores, std::span<const double> target_fmrs, const BootstrapOptions& options,
     double min_expected_errors = kDefaultMinExpectedErrors);
 
+// Gallery-size extrapolation (docs/evaluation.md §4.3): what a 1:1
+// operating point would give in a 1:N search of a gallery of N identities,
+// ASSUMING the probe's N impostor comparisons are independent, each a false
+// match with the measured FMR. An extrapolation from 1:1 impostor scores,
+// not a measurement.
+struct GallerySizeRow {
+  std::int64_t gallery_size = 0;
+  double expected_fpir = 0.0;              // ExtrapolateFpir(fmr, gallery_size).
+  double expected_false_candidates = 0.0;  // gallery_size * fmr.
+};
+
+struct GallerySizeExtrapolation {
+  double target_fmr = 0.0;
+  // The operating point of ComputeFnmrAtFmr: threshold and measured FMR;
+  // empty (and `rows` empty) when the data does not support the target.
+  std::optional<DetPoint> operating_point;
+  std::vector<GallerySizeRow> rows;  // Aligned with the gallery sizes.
+};
+
+// InvalidArgument when the target is not in (0, 1] or a gallery size < 1.
+Result<GallerySizeExtrapolation> ExtrapolateToGallerySizes(
+    const DetCurve& det, double target_fmr, std::span<const std::int64_t> gallery_sizes,
+    double min_expected_errors = kDefaultMinExpectedErrors);
+
 // Everything the report needs about a verification experiment.
 struct VerificationOptions {
   std::vector<double> target_fmrs = {1e-2, 1e-3, 1e-4, 1e-5, 1e-6};
   double min_expected_errors = kDefaultMinExpectedErrors;
   int histogram_bins = 50;
   BootstrapOptions bootstrap;  // Runs only when the scores carry subject labels.
+  // Operating points and gallery sizes of the gallery-size extrapolation.
+  std::vector<double> extrapolation_fmrs = {1e-3, 1e-4};
+  std::vector<std::int64_t> extrapolation_gallery_sizes = {1'000,     10'000,     100'000,
+                                                           1'000'000, 10'000'000, 100'000'000};
 };
 
 struct VerificationResult {
@@ -181,6 +209,8 @@ struct VerificationResult {
   double min_expected_errors = kDefaultMinExpectedErrors;
   std::optional<BootstrapIntervals> bootstrap;
   std::string bootstrap_note;  // Why `bootstrap` is empty, if it is.
+  // Aligned with options.extrapolation_fmrs.
+  std::vector<GallerySizeExtrapolation> gallery_extrapolation;
 };
 
 Result<VerificationResult> EvaluateVerification(const ScoreSet& scores,
@@ -262,6 +292,9 @@ struct IdentificationOptions {
   int cmc_max_rank = 20;
   int open_set_max_rank = 1;       // R in FNIR.
   std::vector<double> thresholds;  // Extra operating thresholds to report.
+  // Optional, aligned with `thresholds`: where each threshold comes from,
+  // e.g. "FMR 0.001" for the threshold meeting that FMR in 1:1.
+  std::vector<std::string> threshold_labels;
   std::vector<double> target_fpirs = {1e-1, 1e-2, 1e-3};
   double min_expected_errors = kDefaultMinExpectedErrors;
 };
@@ -270,13 +303,35 @@ struct IdentificationResult {
   CmcCurve cmc;
   // The rest needs non-mated searches and is empty without them.
   std::optional<OpenSetCurve> open_set;
-  std::vector<OpenSetPoint> at_thresholds;  // Aligned with options.thresholds.
-  std::vector<FnirAtFpir> fnir_at_fpir;     // Aligned with options.target_fpirs.
+  std::vector<OpenSetPoint> at_thresholds;       // Aligned with options.thresholds.
+  std::vector<std::string> at_threshold_labels;  // options.threshold_labels.
+  std::vector<FnirAtFpir> fnir_at_fpir;          // Aligned with options.target_fpirs.
   double min_expected_errors = kDefaultMinExpectedErrors;
 };
 
 Result<IdentificationResult> EvaluateIdentification(const SearchSet& searches,
                                                     const IdentificationOptions& options);
+
+// ---------------------------------------------------------------------------
+// Impostor sampling
+// ---------------------------------------------------------------------------
+
+// `count` distinct indices drawn uniformly at random from [0, population)
+// (every subset of that size equally likely), in ascending order; every
+// index when count >= population. Deterministic for a seed on every
+// platform (std::mt19937_64 and rejection sampling).
+std::vector<std::uint64_t> SampleDistinctIndices(std::uint64_t population, std::uint64_t count,
+                                                 std::uint64_t seed);
+
+// How the impostor comparisons of a 1:1 experiment were chosen: all of them,
+// or a uniform random sample of `max_pairs` when there were more.
+struct ImpostorSampling {
+  bool sampled = false;
+  std::int64_t possible_pairs = 0;  // Impostor pairs the data holds.
+  std::int64_t compared_pairs = 0;  // Impostor pairs compared and scored.
+  std::int64_t max_pairs = 0;       // The cap.
+  std::uint64_t seed = 0;           // Seed of SampleDistinctIndices.
+};
 
 // ---------------------------------------------------------------------------
 // Failure to enrol / failure to acquire

@@ -382,10 +382,73 @@ std::string HistogramFigure(const VerificationResult& verification) {
                 histogram_data);
 }
 
-std::string VerificationSection(const VerificationResult& verification) {
+std::string SamplingNote(const ImpostorSampling& sampling) {
+  if (sampling.sampled) {
+    return "<p class=\"note\" id=\"impostor-sampling\"><strong>Impostor comparisons are "
+           "sampled:</strong> " +
+           std::to_string(sampling.compared_pairs) + " of the " +
+           std::to_string(sampling.possible_pairs) +
+           " impostor pairs, drawn uniformly at random without replacement (cap " +
+           std::to_string(sampling.max_pairs) + ", seed " + std::to_string(sampling.seed) +
+           "); every genuine pair is compared. The rates and intervals below are over the "
+           "sample.</p>\n";
+  }
+  return "<p class=\"note\" id=\"impostor-sampling\">Every one of the " +
+         std::to_string(sampling.possible_pairs) +
+         " impostor pairs is compared (no sampling; cap " + std::to_string(sampling.max_pairs) +
+         ").</p>\n";
+}
+
+std::string VerificationSection(const VerificationResult& verification,
+                                const std::optional<ImpostorSampling>& sampling) {
   return "<section id=\"verification\">\n<h2>Verification (1:1)</h2>\n" +
+         (sampling.has_value() ? SamplingNote(*sampling) : std::string()) +
          VerificationTables(verification) + DetFigure(verification) +
          HistogramFigure(verification) + "</section>\n";
+}
+
+// The gallery-size extrapolation: a table per operating point, labelled as
+// an extrapolation under the independence assumption.
+std::string ExtrapolationSection(const VerificationResult& verification) {
+  std::string html =
+      "<section id=\"gallery-extrapolation\">\n<h2>Gallery-size extrapolation (not a "
+      "measurement)</h2>\n<p>What the 1:1 operating points would give when one probe is searched "
+      "against a gallery of <i>N</i> identities, <strong>extrapolated</strong> from the " +
+      std::to_string(verification.det.impostor_count) +
+      " 1:1 impostor comparisons under the assumption that the probe's <i>N</i> impostor "
+      "comparisons are independent, each a false match with the measured FMR: expected FPIR = "
+      "1 &minus; (1 &minus; FMR)<sup><i>N</i></sup>, expected false candidates = <i>N</i> "
+      "&middot; FMR. Real impostor scores of one probe are correlated, and galleries larger "
+      "than the evaluation's were never searched; see <code>docs/evaluation.md</code> "
+      "&sect;4.3.</p>\n";
+  std::vector<std::string> header = {"Gallery size N"};
+  std::vector<const GallerySizeExtrapolation*> supported;
+  for (const GallerySizeExtrapolation& entry : verification.gallery_extrapolation) {
+    if (!entry.operating_point.has_value()) {
+      html += "<p class=\"note\">FMR " + FormatRate(entry.target_fmr) +
+              ": unsupported, needs &ge; " +
+              RequiredCount(entry.target_fmr, verification.min_expected_errors) +
+              " impostor comparisons.</p>\n";
+      continue;
+    }
+    supported.push_back(&entry);
+    const std::string point = "FMR " + FormatRate(entry.operating_point->fmr) + " (threshold " +
+                              FormatThreshold(entry.operating_point->threshold) + ")";
+    header.push_back("Expected FPIR at " + point);
+    header.push_back("Expected false candidates at " + point);
+  }
+  if (supported.empty()) return html + "</section>\n";
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t row_idx = 0; row_idx < supported.front()->rows.size(); ++row_idx) {
+    std::vector<std::string> row = {
+        Format("%.0f", static_cast<double>(supported.front()->rows[row_idx].gallery_size))};
+    for (const GallerySizeExtrapolation* entry : supported) {
+      row.push_back(Format("%.4g", entry->rows[row_idx].expected_fpir));
+      row.push_back(Format("%.6g", entry->rows[row_idx].expected_false_candidates));
+    }
+    rows.push_back(std::move(row));
+  }
+  return html + Table(header, rows) + "</section>\n";
 }
 
 std::string IdentificationSection(const IdentificationResult& identification) {
@@ -453,13 +516,21 @@ std::string IdentificationSection(const IdentificationResult& identification) {
           " mated, " + std::to_string(open_set.non_mated_count) + " non-mated searches)</h3>\n" +
           Table({"Target FPIR", "Threshold", "FPIR", "FNIR"}, rows);
   if (!identification.at_thresholds.empty()) {
+    const bool labelled =
+        identification.at_threshold_labels.size() == identification.at_thresholds.size();
     std::vector<std::vector<std::string>> threshold_rows;
-    for (const OpenSetPoint& point : identification.at_thresholds) {
-      threshold_rows.push_back(
-          {FormatThreshold(point.threshold), FormatRate(point.fpir), FormatRate(point.fnir)});
+    for (std::size_t point_idx = 0; point_idx < identification.at_thresholds.size(); ++point_idx) {
+      const OpenSetPoint& point = identification.at_thresholds[point_idx];
+      std::vector<std::string> row = {FormatThreshold(point.threshold), FormatRate(point.fpir),
+                                      FormatRate(point.fnir)};
+      if (labelled) {
+        row.insert(row.begin(), EscapeXml(identification.at_threshold_labels[point_idx]));
+      }
+      threshold_rows.push_back(std::move(row));
     }
-    html += "<h3>Open-set rates at chosen thresholds</h3>\n" +
-            Table({"Threshold", "FPIR", "FNIR"}, threshold_rows);
+    std::vector<std::string> header = {"Threshold", "FPIR", "FNIR"};
+    if (labelled) header.insert(header.begin(), "Operating point");
+    html += "<h3>Open-set rates at chosen thresholds</h3>\n" + Table(header, threshold_rows);
   }
 
   std::vector<double> thresholds;
@@ -503,6 +574,98 @@ std::string FailuresSection(const FailureRates& failures) {
          "</section>\n";
 }
 
+// "2.5 (highest A, lowest B)" or why there is no ratio.
+std::string RatioText(const Differential& differential) {
+  if (differential.max_group.empty()) return "no groups with this rate";
+  const std::string groups =
+      " (highest " + differential.max_group + ", lowest " + differential.min_group + ")";
+  if (!differential.max_min_ratio.has_value()) {
+    return "undefined, the lowest is 0" + groups;
+  }
+  return Format("%.3g", *differential.max_min_ratio) + groups;
+}
+
+// Per-group FMR and FNMR at the global threshold on a log axis, with the
+// max/min ratios written in the corner. Zero rates have no place on a log
+// axis; they are left out of the drawing and kept in the data block.
+std::string DifferentialsFigure(const DemographicDifferentials& demographics) {
+  constexpr double kOffset = 0.12;  // FMR left of the group's tick, FNMR right.
+  constexpr std::size_t kLongestTickLabel = 14;
+  Plot plot;
+  plot.title = "Demographic differentials at threshold " + FormatThreshold(demographics.threshold);
+  const auto group_count = static_cast<double>(demographics.groups.size());
+  plot.x = Axis{"Group", AxisScale::kLinear, 0.5, group_count + 0.5, {}, {}};
+  PlotSeries fmr_series{
+      .label = "FMR", .colour = std::string(kImpostorColour), .style = PlotSeries::Style::kMarkers};
+  PlotSeries fnmr_series{
+      .label = "FNMR", .colour = std::string(kGenuineColour), .style = PlotSeries::Style::kMarkers};
+  json names = json::array();
+  json fmr = json::array();
+  json fnmr = json::array();
+  json genuine_counts = json::array();
+  json impostor_counts = json::array();
+  std::vector<std::string> zero_fmr;
+  std::vector<std::string> zero_fnmr;
+  double lowest = 1.0;
+  for (std::size_t group_idx = 0; group_idx < demographics.groups.size(); ++group_idx) {
+    const GroupRates& group = demographics.groups[group_idx];
+    const auto position = static_cast<double>(group_idx + 1);
+    plot.x.ticks.push_back(position);
+    plot.x.tick_labels.push_back(group.group.size() > kLongestTickLabel
+                                     ? group.group.substr(0, kLongestTickLabel - 1) + "~"
+                                     : group.group);
+    if (group.fmr.has_value() && *group.fmr > 0.0) {
+      fmr_series.points.push_back(PlotPoint{position - kOffset, *group.fmr});
+      lowest = std::min(lowest, *group.fmr);
+    } else if (group.fmr.has_value()) {
+      zero_fmr.push_back(group.group);
+    }
+    if (group.fnmr.has_value() && *group.fnmr > 0.0) {
+      fnmr_series.points.push_back(PlotPoint{position + kOffset, *group.fnmr});
+      lowest = std::min(lowest, *group.fnmr);
+    } else if (group.fnmr.has_value()) {
+      zero_fnmr.push_back(group.group);
+    }
+    names.push_back(group.group);
+    fmr.push_back(OptionalJson(group.fmr));
+    fnmr.push_back(OptionalJson(group.fnmr));
+    genuine_counts.push_back(group.genuine_count);
+    impostor_counts.push_back(group.impostor_count);
+  }
+  plot.y.label = "Rate at the global threshold";
+  plot.y.scale = AxisScale::kLog10;
+  plot.y.min = std::clamp(std::pow(10.0, std::floor(std::log10(lowest) + 1e-9)), 1e-8, 0.1);
+  plot.y.max = 1.0;
+  const auto lowest_exponent = static_cast<int>(std::lround(std::log10(plot.y.min)));
+  for (int exponent = lowest_exponent; exponent <= 0; ++exponent) {
+    plot.y.ticks.push_back(std::pow(10.0, exponent));
+  }
+  plot.series.push_back(std::move(fmr_series));
+  plot.series.push_back(std::move(fnmr_series));
+  plot.annotations = {"FMR max/min: " + RatioText(demographics.fmr),
+                      "FNMR max/min: " + RatioText(demographics.fnmr)};
+  auto zero_note = [](const std::string& rate, const std::vector<std::string>& groups) {
+    std::string note = rate + " 0, not drawn:";
+    for (const std::string& group : groups) note += " " + group;
+    return note;
+  };
+  if (!zero_fmr.empty()) plot.annotations.push_back(zero_note("FMR", zero_fmr));
+  if (!zero_fnmr.empty()) plot.annotations.push_back(zero_note("FNMR", zero_fnmr));
+  json data = {{"threshold", ThresholdJson(demographics.threshold)},
+               {"group", std::move(names)},
+               {"fmr", std::move(fmr)},
+               {"fnmr", std::move(fnmr)},
+               {"genuine_count", std::move(genuine_counts)},
+               {"impostor_count", std::move(impostor_counts)},
+               {"fmr_differential", DifferentialJson(demographics.fmr)},
+               {"fnmr_differential", DifferentialJson(demographics.fnmr)}};
+  return Figure(plot, "differentials",
+                "FMR and FNMR per group at the one global threshold, on a log axis; the corner "
+                "gives the ratio of the highest to the lowest group rate. A rate of 0 has no "
+                "place on a log axis and is not drawn (it is in the table and the data).",
+                data);
+}
+
 std::string DemographicsSection(const DemographicDifferentials& demographics) {
   auto rate = [](const std::optional<double>& value) {
     return value.has_value() ? FormatRate(*value) : std::string("&ndash;");
@@ -534,7 +697,8 @@ std::string DemographicsSection(const DemographicDifferentials& demographics) {
          " impostor comparisons without a group label, " +
          std::to_string(demographics.cross_group_impostor) +
          " impostor comparisons across groups. A ratio is undefined when the lowest rate is "
-         "zero.</p>\n</section>\n";
+         "zero.</p>\n" +
+         DifferentialsFigure(demographics) + "</section>\n";
 }
 
 constexpr std::string_view kStyle = R"(
@@ -557,6 +721,7 @@ svg .guide { stroke: #444; stroke-dasharray: 4 3; }
 svg .tick, svg .legend, svg .guide-label { fill: #333; }
 svg .axis-label { fill: #222; font-size: 13px; }
 svg .plot-title { fill: #222; font-size: 14px; font-weight: 600; }
+svg .annotation { fill: #222; font-size: 12px; }
 )";
 
 json SummaryJson(const EvaluationReport& report) {
@@ -658,7 +823,37 @@ nlohmann::json ToJson(const VerificationResult& verification) {
                  {"histogram", ToJson(verification.histogram)},
                  {"det", ToJson(verification.det)}};
   if (!verification.bootstrap_note.empty()) result["bootstrap_note"] = verification.bootstrap_note;
+  if (!verification.gallery_extrapolation.empty()) {
+    result["gallery_extrapolation"] = ToJson(verification.gallery_extrapolation);
+  }
   return result;
+}
+
+nlohmann::json ToJson(const std::vector<GallerySizeExtrapolation>& extrapolation) {
+  json operating_points = json::array();
+  for (const GallerySizeExtrapolation& entry : extrapolation) {
+    const std::optional<DetPoint>& point = entry.operating_point;
+    json rows = json::array();
+    for (const GallerySizeRow& row : entry.rows) {
+      rows.push_back({{"gallery_size", row.gallery_size},
+                      {"expected_fpir", row.expected_fpir},
+                      {"expected_false_candidates", row.expected_false_candidates}});
+    }
+    operating_points.push_back(
+        {{"target_fmr", entry.target_fmr},
+         {"supported", point.has_value()},
+         {"threshold", point.has_value() ? ThresholdJson(point->threshold) : json(nullptr)},
+         {"fmr", point.has_value() ? json(point->fmr) : json(nullptr)},
+         {"at_gallery_size", std::move(rows)}});
+  }
+  return {{"measured", false},
+          {"method",
+           "extrapolation from 1:1 impostor scores: expected_fpir = 1 - (1 - fmr)^gallery_size, "
+           "expected_false_candidates = gallery_size * fmr"},
+          {"assumption",
+           "the probe's impostor comparisons with the gallery_size identities are independent, "
+           "each a false match with the measured 1:1 FMR; not a measurement"},
+          {"operating_points", std::move(operating_points)}};
 }
 
 nlohmann::json ToJson(const CmcCurve& cmc) {
@@ -704,8 +899,12 @@ nlohmann::json ToJson(const FnirAtFpir& fnir_at_fpir) {
 
 nlohmann::json ToJson(const IdentificationResult& identification) {
   json at_thresholds = json::array();
-  for (const OpenSetPoint& point : identification.at_thresholds) {
-    at_thresholds.push_back(ToJson(point));
+  const bool labelled =
+      identification.at_threshold_labels.size() == identification.at_thresholds.size();
+  for (std::size_t point_idx = 0; point_idx < identification.at_thresholds.size(); ++point_idx) {
+    json point = ToJson(identification.at_thresholds[point_idx]);
+    if (labelled) point["label"] = identification.at_threshold_labels[point_idx];
+    at_thresholds.push_back(std::move(point));
   }
   json fnir_at_fpir = json::array();
   for (const FnirAtFpir& entry : identification.fnir_at_fpir) fnir_at_fpir.push_back(ToJson(entry));
@@ -740,6 +939,18 @@ nlohmann::json ToJson(const DemographicDifferentials& demographics) {
           {"cross_group_impostor", demographics.cross_group_impostor}};
 }
 
+nlohmann::json ToJson(const ImpostorSampling& sampling) {
+  return {{"sampled", sampling.sampled},
+          {"possible_pairs", sampling.possible_pairs},
+          {"compared_pairs", sampling.compared_pairs},
+          {"max_pairs", sampling.max_pairs},
+          {"seed", sampling.seed},
+          {"method", sampling.sampled
+                         ? "uniform random sample of impostor pairs without replacement; every "
+                           "genuine pair compared"
+                         : "every impostor pair compared"}};
+}
+
 nlohmann::json ToJson(const EvaluationReport& report) {
   json result = {{"format", "abis.eval.report"}, {"version", kReportFormatVersion},
                  {"title", report.title},        {"algorithm", report.algorithm},
@@ -748,6 +959,9 @@ nlohmann::json ToJson(const EvaluationReport& report) {
   if (report.identification.has_value()) result["identification"] = ToJson(*report.identification);
   if (report.failures.has_value()) result["failures"] = ToJson(*report.failures);
   if (report.demographics.has_value()) result["demographics"] = ToJson(*report.demographics);
+  if (report.impostor_sampling.has_value()) {
+    result["impostor_sampling"] = ToJson(*report.impostor_sampling);
+  }
   return result;
 }
 
@@ -764,8 +978,13 @@ std::string RenderHtmlReport(const EvaluationReport& report) {
     html += "<p class=\"meta\">Data set: " + EscapeXml(report.dataset) + "</p>\n";
   }
   html += "</header>\n<main>\n" + ConventionsSection(report);
-  if (report.verification.has_value()) html += VerificationSection(*report.verification);
+  if (report.verification.has_value()) {
+    html += VerificationSection(*report.verification, report.impostor_sampling);
+  }
   if (report.identification.has_value()) html += IdentificationSection(*report.identification);
+  if (report.verification.has_value() && !report.verification->gallery_extrapolation.empty()) {
+    html += ExtrapolationSection(*report.verification);
+  }
   if (report.failures.has_value()) html += FailuresSection(*report.failures);
   if (report.demographics.has_value()) html += DemographicsSection(*report.demographics);
   html += "</main>\n" + DataBlock("report-data", SummaryJson(report)) + "</body>\n</html>\n";

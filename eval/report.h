@@ -5,7 +5,10 @@
 //     version kReportFormatVersion; docs/evaluation.md lists its fields);
 //   - a self-contained HTML page for people: summary tables, and inline SVG
 //     plots (DET curve on normal-deviate axes, CMC, FNIR vs FPIR, genuine and
-//     impostor score histograms). Next to each plot sits the data it draws,
+//     impostor score histograms, per-group FMR and FNMR when demographic
+//     groups are given), the impostor sampling, and a gallery-size
+//     extrapolation section labelled as such (docs/evaluation.md §4.3).
+//     Next to each plot sits the data it draws,
 //     as a <script type="application/json"> block. There is no JavaScript to
 //     run and nothing to fetch, so the page can be archived as evidence.
 //
@@ -40,6 +43,8 @@ struct EvaluationReport {
   std::optional<IdentificationResult> identification;
   std::optional<FailureRates> failures;
   std::optional<DemographicDifferentials> demographics;
+  // How the impostor comparisons were chosen (all, or a stated sample).
+  std::optional<ImpostorSampling> impostor_sampling;
 };
 
 // JSON builders, one per result type. Curves are stored column-wise
@@ -50,6 +55,8 @@ nlohmann::json ToJson(const Eer& eer);
 nlohmann::json ToJson(const FnmrAtFmr& fnmr_at_fmr);
 nlohmann::json ToJson(const ScoreHistogram& histogram);
 nlohmann::json ToJson(const BootstrapIntervals& intervals);
+// The gallery-size extrapolation, labelled as such (method and assumption).
+nlohmann::json ToJson(const std::vector<GallerySizeExtrapolation>& extrapolation);
 // Merges the bootstrap intervals into the EER and FNMR-at-FMR entries.
 nlohmann::json ToJson(const VerificationResult& verification);
 nlohmann::json ToJson(const CmcCurve& cmc);
@@ -59,6 +66,7 @@ nlohmann::json ToJson(const FnirAtFpir& fnir_at_fpir);
 nlohmann::json ToJson(const IdentificationResult& identification);
 nlohmann::json ToJson(const FailureRates& failures);
 nlohmann::json ToJson(const DemographicDifferentials& demographics);
+nlohmann::json ToJson(const ImpostorSampling& sampling);
 nlohmann::json ToJson(const EvaluationReport& report);
 
 // The HTML page described above. Its embedded summary holds the whole

@@ -53,6 +53,10 @@ class AxisMap {
       const double deviate = NormalDeviate(value);
       return std::isnan(deviate) ? 0.0 : deviate;
     }
+    if (axis_.scale == AxisScale::kLog10) {
+      if (std::isnan(value)) return 0.0;
+      return value > 0.0 ? std::log10(value) : -std::numeric_limits<double>::infinity();
+    }
     return value;
   }
 
@@ -63,23 +67,31 @@ class AxisMap {
   double high_;
 };
 
+// The text at tick `index` of `axis`.
+std::string TickText(const Axis& axis, std::size_t index) {
+  if (axis.tick_labels.size() == axis.ticks.size()) return EscapeXml(axis.tick_labels[index]);
+  return EscapeXml(FormatTick(axis.ticks[index]));
+}
+
 std::string RenderAxes(const Plot& plot, const AxisMap& x_map, const AxisMap& y_map) {
   std::string svg;
-  for (double tick : plot.x.ticks) {
+  for (std::size_t tick_idx = 0; tick_idx < plot.x.ticks.size(); ++tick_idx) {
+    const double tick = plot.x.ticks[tick_idx];
     if (!x_map.Contains(tick)) continue;
     const std::string x = Px(x_map.ToPixel(tick));
     svg += "<line class=\"grid\" x1=\"" + x + "\" y1=\"" + Px(kTop) + "\" x2=\"" + x + "\" y2=\"" +
            Px(kTop + kAreaHeight) + "\"/>\n";
     svg += "<text class=\"tick\" x=\"" + x + "\" y=\"" + Px(kTop + kAreaHeight + 16) +
-           "\" text-anchor=\"middle\">" + EscapeXml(FormatTick(tick)) + "</text>\n";
+           "\" text-anchor=\"middle\">" + TickText(plot.x, tick_idx) + "</text>\n";
   }
-  for (double tick : plot.y.ticks) {
+  for (std::size_t tick_idx = 0; tick_idx < plot.y.ticks.size(); ++tick_idx) {
+    const double tick = plot.y.ticks[tick_idx];
     if (!y_map.Contains(tick)) continue;
     const std::string y = Px(y_map.ToPixel(tick));
     svg += "<line class=\"grid\" x1=\"" + Px(kLeft) + "\" y1=\"" + y + "\" x2=\"" +
            Px(kLeft + kAreaWidth) + "\" y2=\"" + y + "\"/>\n";
     svg += "<text class=\"tick\" x=\"" + Px(kLeft - 6) + "\" y=\"" + y +
-           "\" text-anchor=\"end\" dominant-baseline=\"middle\">" + EscapeXml(FormatTick(tick)) +
+           "\" text-anchor=\"end\" dominant-baseline=\"middle\">" + TickText(plot.y, tick_idx) +
            "</text>\n";
   }
   svg += "<rect class=\"frame\" x=\"" + Px(kLeft) + "\" y=\"" + Px(kTop) + "\" width=\"" +
@@ -215,7 +227,13 @@ std::string RenderSvgPlot(const Plot& plot, std::string_view id) {
     svg += "<text class=\"guide-label\" x=\"" + Px(x_map.ToPixel(guide.x) + 4) + "\" y=\"" +
            Px(kTop + 14) + "\">" + EscapeXml(guide.label) + "</text>\n";
   }
-  svg += "</g>\n</svg>\n";
+  svg += "</g>\n";
+  for (std::size_t line = 0; line < plot.annotations.size(); ++line) {
+    svg += "<text class=\"annotation\" x=\"" + Px(kLeft + kAreaWidth - 6) + "\" y=\"" +
+           Px(kTop + 16 + 15 * static_cast<double>(line)) + "\" text-anchor=\"end\">" +
+           EscapeXml(plot.annotations[line]) + "</text>\n";
+  }
+  svg += "</svg>\n";
   return svg;
 }
 

@@ -21,15 +21,19 @@ namespace abis::eval {
 double NormalDeviate(double p);
 
 // Linear axes place values directly; probit axes place a rate p at
-// NormalDeviate(p), the normal-deviate scale of DET plots.
-enum class AxisScale { kLinear, kProbit };
+// NormalDeviate(p), the normal-deviate scale of DET plots; log axes place a
+// positive value v at log10(v) (0 and below fall off the low end).
+enum class AxisScale { kLinear, kProbit, kLog10 };
 
 struct Axis {
   std::string label;
   AxisScale scale = AxisScale::kLinear;
-  double min = 0.0;  // For probit axes, rates in (0, 1).
+  double min = 0.0;  // For probit axes, rates in (0, 1); for log axes, > 0.
   double max = 1.0;
   std::vector<double> ticks;
+  // Optional, aligned with `ticks`: text written at each tick instead of its
+  // value (e.g. category names on a linear axis at 1, 2, 3, ...).
+  std::vector<std::string> tick_labels;
 };
 
 struct PlotPoint {
@@ -62,6 +66,8 @@ struct Plot {
   Axis y;
   std::vector<PlotSeries> series;
   std::vector<VerticalGuide> guides;
+  // Lines of text written in the top right corner of the plot area.
+  std::vector<std::string> annotations;
 };
 
 // Renders `plot` as an <svg> element. `id` must be unique in the document

@@ -71,5 +71,29 @@ TEST(RenderSvgPlotTest, DrawsSeriesInsideAClippedArea) {
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
 }
 
+TEST(RenderSvgPlotTest, LogAxisCategoryLabelsAndAnnotations) {
+  Plot plot;
+  plot.title = "Differentials";
+  plot.x = Axis{"Group", AxisScale::kLinear, 0.5, 2.5, {1.0, 2.0}, {"women & girls", "men"}};
+  plot.y = Axis{"Rate", AxisScale::kLog10, 1e-4, 1.0, {1e-4, 1e-3, 1e-2, 0.1, 1.0}, {}};
+  // 1e-2 lies half-way up the axis; 0 has no place on a log axis.
+  plot.series.push_back(
+      PlotSeries{"FMR", "#d62728", PlotSeries::Style::kMarkers, {{1.0, 1e-2}, {2.0, 0.0}}, 0.0});
+  plot.annotations = {"FMR max/min: 2 (highest <a>)"};
+  const std::string svg = RenderSvgPlot(plot, "differentials");
+  EXPECT_NE(svg.find(">women &amp; girls</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">men</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">2</text>"), std::string::npos);  // Labels replace x values.
+  EXPECT_NE(svg.find(">1e-4</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">FMR max/min: 2 (highest &lt;a&gt;)</text>"), std::string::npos);
+  // The plot area spans y 52 .. 368, so 1e-2 (log10 -2 of -4 .. 0) is at 210.
+  EXPECT_NE(svg.find("cy=\"210.0\""), std::string::npos) << svg;
+  // The zero lands below the area, clipped, with finite coordinates.
+  const std::size_t second = svg.find("<circle", svg.find("<circle") + 1);
+  ASSERT_NE(second, std::string::npos);
+  const std::size_t cy = svg.find("cy=\"", second) + 4;
+  EXPECT_GT(std::stod(svg.substr(cy, svg.find('"', cy) - cy)), 368.0);
+}
+
 }  // namespace
 }  // namespace abis::eval

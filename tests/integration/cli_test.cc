@@ -1,8 +1,10 @@
 // The command-line contract, driven as a user or script would drive it.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -44,6 +46,28 @@ class CliTest : public ::testing::Test {
         .write(reinterpret_cast<const char*>(bytes.data()),
                static_cast<std::streamsize>(bytes.size()));
     return path.string();
+  }
+
+  // Four "identities" made from single-face crops, two photos each (the
+  // second a mirrored copy), under dir_/set: 4 genuine and 24 impostor
+  // pairs.
+  void WriteFaceSet() {
+    for (int k : {2, 3, 5, 6}) {
+      std::string photo = testing::SamplePhotoPath(k);
+      CliRun faces = Abis("faces --json " + photo + flags_);
+      nlohmann::json best;
+      nlohmann::json listed = nlohmann::json::parse(faces.output);
+      for (const auto& face : listed["faces"]) {
+        if (best.is_null() || face["quality"]["score"] > best["quality"]["score"]) best = face;
+      }
+      auto face = best["box"];
+      auto crop = testing::CropAround(testing::ReadBytes(photo), face["x"], face["y"],
+                                      face["width"], face["height"]);
+      Write("set/s" + std::to_string(k) + "/1.jpg", crop);
+      cv::Mat mirrored;
+      cv::flip(testing::DecodeBgr(crop), mirrored, 1);
+      Write("set/s" + std::to_string(k) + "/2.jpg", testing::EncodeJpeg(mirrored));
+    }
   }
 
   fs::path dir_;
@@ -108,24 +132,7 @@ TEST_F(CliTest, BadFilesGiveErrorsAndKeepTheRest) {
 
 TEST_F(CliTest, EvalPrintsTheContractFields) {
   if (!fs::exists(testing::SamplePhotoPath(1))) GTEST_SKIP() << "sample photos missing";
-  // Four "identities" made from single-face crops, two photos each (the
-  // second a mirrored copy), enough to exercise every field.
-  for (int k : {2, 3, 5, 6}) {
-    std::string photo = testing::SamplePhotoPath(k);
-    CliRun faces = Abis("faces --json " + photo + flags_);
-    nlohmann::json best;
-    nlohmann::json listed = nlohmann::json::parse(faces.output);
-    for (const auto& face : listed["faces"]) {
-      if (best.is_null() || face["quality"]["score"] > best["quality"]["score"]) best = face;
-    }
-    auto face = best["box"];
-    auto crop = testing::CropAround(testing::ReadBytes(photo), face["x"], face["y"], face["width"],
-                                    face["height"]);
-    Write("set/s" + std::to_string(k) + "/1.jpg", crop);
-    cv::Mat mirrored;
-    cv::flip(testing::DecodeBgr(crop), mirrored, 1);
-    Write("set/s" + std::to_string(k) + "/2.jpg", testing::EncodeJpeg(mirrored));
-  }
+  WriteFaceSet();  // Enough to exercise every field.
   std::string json_path = (dir_ / "eval.json").string();
   CliRun eval = Abis("eval " + (dir_ / "set").string() + " --modality face --json " + json_path +
                      " --report " + (dir_ / "eval.html").string() + flags_);
@@ -142,7 +149,54 @@ TEST_F(CliTest, EvalPrintsTheContractFields) {
   EXPECT_EQ(result["impostor_pairs"], 24);
   EXPECT_TRUE(result["fnmr_at_fmr"].contains("0.001"));
   EXPECT_DOUBLE_EQ(result["rank1"].get<double>(), 1.0);
+  EXPECT_EQ(result["impostor_sampling"]["sampled"], false);
+  EXPECT_EQ(result["impostor_sampling"]["possible_pairs"], 24);
+  EXPECT_EQ(result["impostor_sampling"]["compared_pairs"], 24);
   EXPECT_TRUE(fs::exists(dir_ / "eval.html"));
+}
+
+TEST_F(CliTest, EvalSamplesImpostorPairsAboveTheCapWithTheStatedSeed) {
+  if (!fs::exists(testing::SamplePhotoPath(1))) GTEST_SKIP() << "sample photos missing";
+  WriteFaceSet();
+  auto run = [&](const std::string& name, int seed) {
+    const std::string json_path = (dir_ / (name + ".json")).string();
+    const std::string scores_path = (dir_ / (name + ".csv")).string();
+    CliRun eval = Abis("eval " + (dir_ / "set").string() +
+                       " --modality face --bootstrap 0 --max-impostor-pairs 10 --seed " +
+                       std::to_string(seed) + " --json " + json_path + " --scores " + scores_path +
+                       " --report " + (dir_ / (name + ".html")).string() + flags_);
+    EXPECT_EQ(eval.exit_code, 0) << eval.output;
+    std::ifstream csv(scores_path);
+    std::stringstream rows;
+    rows << csv.rdbuf();
+    return std::make_pair(nlohmann::json::parse(std::ifstream(json_path)), rows.str());
+  };
+  const auto [result, scores] = run("a", 7);
+  EXPECT_EQ(result["genuine_pairs"], 4);  // Every genuine pair is kept.
+  EXPECT_EQ(result["impostor_pairs"], 10);
+  const nlohmann::json& sampling = result["impostor_sampling"];
+  EXPECT_EQ(sampling["sampled"], true);
+  EXPECT_EQ(sampling["possible_pairs"], 24);
+  EXPECT_EQ(sampling["compared_pairs"], 10);
+  EXPECT_EQ(sampling["max_pairs"], 10);
+  EXPECT_EQ(sampling["seed"], 7);
+  EXPECT_EQ(result["report"]["verification"]["impostor_count"], 10);
+  EXPECT_EQ(result["report"]["impostor_sampling"], sampling);
+  // The score file holds the 14 pairs compared.
+  EXPECT_EQ(std::count(scores.begin(), scores.end(), '\n'), 1 + 14);
+  std::ifstream html(dir_ / "a.html");
+  std::stringstream page;
+  page << html.rdbuf();
+  EXPECT_NE(page.str().find("10 of the 24 impostor pairs"), std::string::npos);
+
+  // The same seed draws the same pairs; another seed, others.
+  EXPECT_EQ(run("b", 7).second, scores);
+  const auto [other, other_scores] = run("c", 8);
+  EXPECT_EQ(other["impostor_pairs"], 10);
+  EXPECT_NE(other_scores, scores);
+
+  CliRun bad = Abis("eval " + (dir_ / "set").string() + " --max-impostor-pairs 0" + flags_);
+  EXPECT_NE(bad.exit_code, 0);
 }
 
 TEST_F(CliTest, FingerEnrolIdentifyAndEvalWithScoreFile) {
