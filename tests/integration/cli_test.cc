@@ -262,4 +262,53 @@ TEST_F(CliTest, FingerEnrolIdentifyAndEvalWithScoreFile) {
 }
 
 }  // namespace
+TEST_F(CliTest, IdentifyWithFingerFusesFaceAndFinger) {
+  const fs::path data = fs::path(ABIS_SHARED_DATA_DIR);
+  if (!fs::exists(data / "fingerprints") || !fs::exists(data / "faces")) {
+    GTEST_SKIP() << "../shared/data not found";
+  }
+  auto face = [&](const std::string& person, int k) {
+    return (data / "faces" / person / (std::to_string(k) + ".png")).string();
+  };
+  auto print = [&](const std::string& finger, int k) {
+    return (data / "fingerprints" / finger / (std::to_string(k) + ".png")).string();
+  };
+  for (const auto& [person, finger] :
+       {std::pair{"att_s05", "fvc2002_db2_101"}, std::pair{"att_s06", "fvc2002_db2_102"}}) {
+    ASSERT_EQ(
+        Abis("enroll -g m -i " + std::string(person) + " " + face(person, 1) + flags_).exit_code,
+        0);
+    ASSERT_EQ(Abis("enroll -g m -i " + std::string(person) + " --modality finger --ppi 500 " +
+                   print(finger, 1) + flags_)
+                  .exit_code,
+              0);
+  }
+  CliRun fused = Abis("identify --json -g m -k 2 " + face("att_s06", 2) + " --with-finger " +
+                      print("fvc2002_db2_102", 2) + " --ppi 500" + flags_);
+  ASSERT_EQ(fused.exit_code, 0) << fused.output;
+  auto result = nlohmann::json::parse(fused.output);
+  EXPECT_EQ(result["gallery_identities"], 2);
+  ASSERT_EQ(result["probes"].size(), 2u);
+  EXPECT_EQ(result["probes"][0]["modality"], "face");
+  EXPECT_EQ(result["probes"][1]["modality"], "finger");
+  ASSERT_FALSE(result["candidates"].empty());
+  const auto& first = result["candidates"][0];
+  EXPECT_EQ(first["identity"], "att_s06");
+  ASSERT_EQ(first["per_probe"].size(), 2u);
+  EXPECT_EQ(first["per_probe"][1]["identity"], "att_s06");
+  EXPECT_GT(first["evidence"].get<double>(), 0);
+  EXPECT_TRUE(result.contains("fusion_rule"));
+
+  // The main image must be a face; the finger image needs its resolution.
+  CliRun finger_first =
+      Abis("identify --json -g m --modality finger --ppi 500 " + print("fvc2002_db2_102", 2) +
+           " --with-finger " + print("fvc2002_db2_102", 3) + flags_);
+  EXPECT_NE(finger_first.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(finger_first.output)["error"]["code"], "invalid_argument");
+  CliRun no_ppi = Abis("identify --json -g m " + face("att_s06", 2) + " --with-finger " +
+                       print("fvc2002_db2_102", 2) + flags_);
+  EXPECT_NE(no_ppi.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(no_ppi.output)["error"]["code"], "invalid_argument");
+}
+
 }  // namespace abis
