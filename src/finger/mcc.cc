@@ -197,6 +197,28 @@ bool WithinHull(const std::vector<Point>& hull, const Point& p, float margin) {
 // Cylinder similarity kernels. The AVX-512 one needs VPOPCNTDQ; both are
 // compiled and one is picked at run time.
 
+// One stored compatibility rho(t, k) of the LSS-R relaxation.
+struct SparseEntry {
+  float value;
+  int k;
+};
+
+// Appends rho = z1 * z2 * z3 at rho[nonzero] and keeps it when above
+// kRhoKeep. Every factor is in (0, 1], so a product is at most its smallest
+// factor: when one factor is <= kRhoKeep the entry is dropped whatever the
+// others are. Those are the products that underflow into denormals (each
+// one a slow microcode assist on x86), so they are never formed: factors
+// are raised to kRhoKeep first, which changes no kept product. Written
+// unconditionally, so there is no branch to mispredict.
+constexpr float kRhoKeep = 1e-4f;
+inline void AppendCompatibility(float z1, float z2, float z3, int k, SparseEntry* rho,
+                                int& nonzero) {
+  const float value = std::max(z1, kRhoKeep) * std::max(z2, kRhoKeep) * std::max(z3, kRhoKeep);
+  rho[nonzero] = {value, k};
+  nonzero +=
+      static_cast<int>((z1 > kRhoKeep) & (z2 > kRhoKeep) & (z3 > kRhoKeep) & (value > kRhoKeep));
+}
+
 struct PairSimilarity {
   float similarity;
   std::uint8_t a, b;  // cylinder indices
@@ -327,6 +349,156 @@ ABIS_MCC_AVX512_TARGET int FillAvx512(const PreparedFinger& a, const PreparedFin
 }
 #endif
 
+// ---------------------------------------------------------------------------
+// Selection of the nR best pairs. The scores depend on the exact order in
+// which std::nth_element (libstdc++'s introselect) leaves the pairs, ties
+// included: the relaxation sums each row in that order and the later sorts
+// break ties by it. The AVX-512 path below reproduces that algorithm step
+// for step (same pivots, same swaps, same fallbacks) and only computes each
+// Hoare partition differently; the scalar path calls std::nth_element.
+
+bool BySimilarity(const PairSimilarity& l, const PairSimilarity& r) {
+  return l.similarity > r.similarity;
+}
+
+void StdSelect(PairSimilarity* first, PairSimilarity* nth, PairSimilarity* last) {
+  std::nth_element(first, nth, last, BySimilarity);
+}
+
+#if defined(__x86_64__)
+// libstdc++'s __move_median_to_first.
+void MoveMedianToFirst(PairSimilarity* result, PairSimilarity* a, PairSimilarity* b,
+                       PairSimilarity* c) {
+  if (BySimilarity(*a, *b)) {
+    if (BySimilarity(*b, *c))
+      std::iter_swap(result, b);
+    else if (BySimilarity(*a, *c))
+      std::iter_swap(result, c);
+    else
+      std::iter_swap(result, a);
+  } else if (BySimilarity(*a, *c)) {
+    std::iter_swap(result, a);
+  } else if (BySimilarity(*b, *c)) {
+    std::iter_swap(result, c);
+  } else {
+    std::iter_swap(result, b);
+  }
+}
+
+// libstdc++'s __heap_select: a heap of [first, middle), then every later
+// element that beats its top replaces the top (__pop_heap(first, middle, i),
+// written with the public pop_heap by parking the element at *middle).
+void HeapSelect(PairSimilarity* first, PairSimilarity* middle, PairSimilarity* last) {
+  std::make_heap(first, middle, BySimilarity);
+  for (PairSimilarity* i = middle; i < last; ++i) {
+    if (!BySimilarity(*i, *first)) continue;
+    if (i == middle) {
+      std::pop_heap(first, middle + 1, BySimilarity);
+    } else {
+      const PairSimilarity parked = *middle;
+      *middle = *i;
+      std::pop_heap(first, middle + 1, BySimilarity);
+      *i = *middle;
+      *middle = parked;
+    }
+  }
+}
+
+// libstdc++'s __insertion_sort.
+void InsertionSort(PairSimilarity* first, PairSimilarity* last) {
+  if (first == last) return;
+  for (PairSimilarity* i = first + 1; i != last; ++i) {
+    const PairSimilarity value = *i;
+    if (BySimilarity(value, *first)) {
+      std::move_backward(first, i, i + 1);
+      *first = value;
+    } else {
+      PairSimilarity* hole = i;
+      for (PairSimilarity* next = i - 1; BySimilarity(value, *next); --next) {
+        *hole = *next;
+        hole = next;
+      }
+      *hole = value;
+    }
+  }
+}
+
+// Hoare partition of [lo, hi) around the pivot at lo, as libstdc++'s
+// __unguarded_partition(lo + 1, hi, lo) does it. Its left scan stops at the
+// elements that do not beat the pivot (in ascending order), its right scan
+// at those the pivot does not beat (descending), and the k-th stops of the
+// two are swapped while they have not crossed. Every stop is at a position
+// not yet written (the scans only move inwards), so both stop lists can be
+// computed up front from the original values, 16 records at a time; the
+// swaps then follow in the same order. Returns the same cut.
+ABIS_MCC_AVX512_TARGET int PartitionAvx512(PairSimilarity* pairs, int lo, int hi, std::int32_t* low,
+                                           std::int32_t* high) {
+  const __m512 pivot = _mm512_set1_ps(pairs[lo].similarity);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  __m512i index =
+      _mm512_add_epi32(_mm512_set1_epi32(lo),
+                       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m512i sixteen = _mm512_set1_epi32(16);
+  int low_count = 0, high_count = 0;
+  for (int base = lo; base < hi; base += 16) {
+    const int left = hi - base;
+    const __mmask16 in = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
+    const __m512i r0 = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(in), pairs + base);
+    const __m512i r1 = _mm512_maskz_loadu_epi64(static_cast<__mmask8>(in >> 8), pairs + base + 8);
+    // Similarities are positive and finite: <= and >= are !(>) and !(<).
+    const __m512 similarity = _mm512_castsi512_ps(_mm512_permutex2var_epi32(r0, even, r1));
+    const __mmask16 le = _mm512_mask_cmp_ps_mask(in, similarity, pivot, _CMP_LE_OQ);
+    const __mmask16 ge = _mm512_mask_cmp_ps_mask(in, similarity, pivot, _CMP_GE_OQ);
+    _mm512_storeu_si512(low + low_count, _mm512_maskz_compress_epi32(le, index));
+    _mm512_storeu_si512(high + high_count, _mm512_maskz_compress_epi32(ge, index));
+    low_count += std::popcount(static_cast<unsigned>(le));
+    high_count += std::popcount(static_cast<unsigned>(ge));
+    index = _mm512_add_epi32(index, sixteen);
+  }
+  // low[0] is the pivot itself (the left scan starts at lo + 1); high ends
+  // with it, the right scan's guard.
+  const std::int32_t* left_stops = low + 1;
+  const int left_count = low_count - 1;
+  int swaps = 0;
+  while (swaps < left_count && left_stops[swaps] < high[high_count - 1 - swaps]) {
+    std::swap(pairs[left_stops[swaps]], pairs[high[high_count - 1 - swaps]]);
+    ++swaps;
+  }
+  int cut = swaps < left_count ? left_stops[swaps] : hi;
+  if (swaps > 0) cut = std::min(cut, high[high_count - swaps]);
+  return cut;
+}
+
+// std::nth_element(first, nth, last, BySimilarity), same result bit for bit.
+ABIS_MCC_AVX512_TARGET void SelectAvx512(PairSimilarity* first, PairSimilarity* nth,
+                                         PairSimilarity* last) {
+  if (first == last || nth == last) return;
+  struct Stops {
+    alignas(64) std::int32_t low[kMccMaxMinutiae * kMccMaxMinutiae + 16];
+    alignas(64) std::int32_t high[kMccMaxMinutiae * kMccMaxMinutiae + 16];
+  };
+  thread_local Stops stops;
+  int lo = 0, hi = static_cast<int>(last - first);
+  const int n = static_cast<int>(nth - first);
+  int depth_limit = 2 * (std::bit_width(static_cast<unsigned>(hi)) - 1);
+  while (hi - lo > 3) {
+    if (depth_limit == 0) {
+      HeapSelect(first + lo, nth + 1, first + hi);
+      std::iter_swap(first + lo, nth);
+      return;
+    }
+    --depth_limit;
+    MoveMedianToFirst(first + lo, first + lo + 1, first + lo + (hi - lo) / 2, first + hi - 1);
+    const int cut = PartitionAvx512(first, lo, hi, stops.low, stops.high);
+    if (cut <= n)
+      lo = cut;
+    else
+      hi = cut;
+  }
+  InsertionSort(first + lo, first + hi);
+}
+#endif
+
 // All direction-compatible cylinder pairs with a positive similarity.
 #define ABIS_MCC_DEFINE_FILL(NAME, TARGET, KERNEL)                                         \
   TARGET int NAME(const PreparedFinger& a, const PreparedFinger& b, PairSimilarity* out) { \
@@ -353,13 +525,215 @@ ABIS_MCC_DEFINE_FILL(FillScalar, ABIS_MCC_SCALAR_TARGET, SimilarityScalar)
 #pragma GCC diagnostic pop
 #endif
 
+// Compatibilities rho(t, k) of the nr selected pairs (minutiae minutia_a[t],
+// minutia_b[t]; turn[t] = their direction difference), kept sparse: for
+// most pairs of pairs at least one factor is negligible, so only the others
+// are stored, row by row in ascending k (the relaxation sums each row in
+// this order). Returns the number stored; row_start gets nr + 1 offsets.
+int CompatibilitiesScalar(const PreparedFinger& a, const PreparedFinger& b, const int* minutia_a,
+                          const int* minutia_b, const std::uint16_t* turn, int nr, SparseEntry* rho,
+                          int* row_start, std::uint64_t* near) {
+  const Tables& tables = T();
+  int nonzero = 0;
+  // Most pairs of pairs fail the distance cutoff. The distance difference
+  // is symmetric in (t, k) (pair_distance is a symmetric matrix), so test
+  // each unordered pair once and keep the survivors as one bit mask per row.
+  static_assert(kMaxRelaxPairs <= 64);
+  std::fill(near, near + nr, std::uint64_t{0});
+  const std::size_t ma_count = a.minutia_count(), mb_count = b.minutia_count();
+  for (int t = 0; t < nr; ++t) {
+    const std::uint16_t* distance_a = a.pair_distance.data() + minutia_a[t] * ma_count;
+    const std::uint16_t* distance_b = b.pair_distance.data() + minutia_b[t] * mb_count;
+    std::uint64_t row = 0;
+    for (int k = t + 1; k < nr; ++k) {
+      const int d1 = std::abs(int{distance_a[minutia_a[k]]} - int{distance_b[minutia_b[k]]});
+      const std::uint64_t hit = d1 < Tables::kZ1Cutoff;
+      row |= hit << k;
+      near[k] |= hit << t;
+    }
+    near[t] |= row;
+  }
+  for (int t = 0; t < nr; ++t) {
+    row_start[t] = nonzero;
+    const int at = minutia_a[t], bt = minutia_b[t];
+    const std::uint16_t* distance_a = a.pair_distance.data() + at * ma_count;
+    const std::uint16_t* distance_b = b.pair_distance.data() + bt * mb_count;
+    const std::uint16_t* radial_a = a.pair_radial_angle.data() + at * ma_count;
+    const std::uint16_t* radial_b = b.pair_radial_angle.data() + bt * mb_count;
+    // Ascending k, as a plain loop would visit them (the relaxation sums
+    // each row in this order).
+    for (std::uint64_t m = near[t]; m != 0; m &= m - 1) {
+      const int k = std::countr_zero(m);
+      const int ak = minutia_a[k], bk = minutia_b[k];
+      // Distances in 1/16 px; angles are 16-bit fractions of a turn, so
+      // their differences wrap by themselves.
+      const int d1 = std::abs(int{distance_a[ak]} - int{distance_b[bk]});
+      const int d2 = std::abs(int{static_cast<std::int16_t>(turn[t] - turn[k])});
+      const int d3 = std::abs(int{static_cast<std::int16_t>(radial_a[ak] - radial_b[bk])});
+      AppendCompatibility(tables.Z1Fixed(d1), tables.ZAngle2(d2), tables.ZAngle3(d3), k, rho,
+                          nonzero);
+    }
+  }
+  row_start[nr] = nonzero;
+  return nonzero;
+}
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define ABIS_MCC_AVX512BW_TARGET \
+  __attribute__((target("avx2,fma,avx512f,avx512vl,avx512bw,avx512vpopcntdq")))
+
+ABIS_MCC_AVX512BW_TARGET inline __mmask32 FirstLanes16(int count) {
+  return count >= 32 ? ~__mmask32{0} : count <= 0 ? __mmask32{0} : (__mmask32{1} << count) - 1;
+}
+
+// row[index[k]] for 32 lanes of 16-bit indices into a row of `length`
+// (<= kMccMaxMinutiae) 16-bit entries, by permutes from registers (masked
+// loads never touch memory past the row).
+ABIS_MCC_AVX512BW_TARGET inline __m512i LookupRow(const std::uint16_t* row, int length,
+                                                  __m512i index) {
+  const __m512i t0 = _mm512_maskz_loadu_epi16(FirstLanes16(length), row);
+  const __m512i t1 = _mm512_maskz_loadu_epi16(FirstLanes16(length - 32), row + 32);
+  const __m512i low = _mm512_permutex2var_epi16(t0, index, t1);
+  if (length <= 64) return low;
+  const __m512i t2 = _mm512_maskz_loadu_epi16(FirstLanes16(length - 64), row + 64);
+  const __m512i t3 = _mm512_maskz_loadu_epi16(FirstLanes16(length - 96), row + 96);
+  const __m512i high = _mm512_permutex2var_epi16(t2, index, t3);
+  return _mm512_mask_blend_epi16(_mm512_test_epi16_mask(index, _mm512_set1_epi16(64)), low, high);
+}
+
+// CompatibilitiesScalar with the three differences of a whole row (all k at
+// once, 32 per register) from permuted rows of the pair tables; the distance
+// test is the same (|d_a - d_b| < the Z1 cutoff, symmetric, so a full row
+// equals the scalar code's two triangles) and the stored values are the
+// same products in the same order.
+ABIS_MCC_AVX512BW_TARGET int CompatibilitiesAvx512(const PreparedFinger& a, const PreparedFinger& b,
+                                                   const int* minutia_a, const int* minutia_b,
+                                                   const std::uint16_t* turn, int nr,
+                                                   SparseEntry* rho, int* row_start,
+                                                   std::uint64_t* near) {
+  static_assert(kMaxRelaxPairs <= 64 && kMccMaxMinutiae <= 128);
+  const Tables& tables = T();
+  const int ma_count = static_cast<int>(a.minutia_count());
+  const int mb_count = static_cast<int>(b.minutia_count());
+  alignas(64) std::uint16_t index_a[64] = {}, index_b[64] = {}, turns[64] = {};
+  for (int k = 0; k < nr; ++k) {
+    index_a[k] = static_cast<std::uint16_t>(minutia_a[k]);
+    index_b[k] = static_cast<std::uint16_t>(minutia_b[k]);
+    turns[k] = turn[k];
+  }
+  const int halves = nr > 32 ? 2 : 1;
+  __m512i ia[2], ib[2], tk[2];
+  for (int h = 0; h < halves; ++h) {
+    ia[h] = _mm512_load_si512(index_a + 32 * h);
+    ib[h] = _mm512_load_si512(index_b + 32 * h);
+    tk[h] = _mm512_load_si512(turns + 32 * h);
+  }
+  const __m512i cutoff = _mm512_set1_epi16(Tables::kZ1Cutoff);
+  const std::uint64_t in_range = nr >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << nr) - 1;
+  // All rows first, then the stored values: reading a 16-bit lane right
+  // after its 64-byte store stalls (no store forwarding), so the scalar pass
+  // only starts once the whole table is written.
+  struct Differences {
+    alignas(64) std::uint16_t distance[kMaxRelaxPairs][64];
+    alignas(64) std::uint16_t direction[kMaxRelaxPairs][64];  // >> 5, the table step
+    alignas(64) std::uint16_t radial[kMaxRelaxPairs][64];     // >> 5
+  };
+  thread_local Differences d;
+  for (int t = 0; t < nr; ++t) {
+    const std::uint16_t* distance_a = a.pair_distance.data() + minutia_a[t] * ma_count;
+    const std::uint16_t* distance_b = b.pair_distance.data() + minutia_b[t] * mb_count;
+    const std::uint16_t* radial_a = a.pair_radial_angle.data() + minutia_a[t] * ma_count;
+    const std::uint16_t* radial_b = b.pair_radial_angle.data() + minutia_b[t] * mb_count;
+    const __m512i turn_t = _mm512_set1_epi16(static_cast<short>(turn[t]));
+    std::uint64_t row = 0;
+    for (int h = 0; h < halves; ++h) {
+      const __m512i da = LookupRow(distance_a, ma_count, ia[h]);
+      const __m512i db = LookupRow(distance_b, mb_count, ib[h]);
+      // |da - db| of unsigned 16-bit values.
+      const __m512i distance =
+          _mm512_or_si512(_mm512_subs_epu16(da, db), _mm512_subs_epu16(db, da));
+      row |= std::uint64_t{_mm512_cmplt_epu16_mask(distance, cutoff)} << (32 * h);
+      // Angle differences wrap modulo 2^16; |int16| of 0x8000 is 0x8000
+      // (unsigned 32768), as the scalar code's int arithmetic gives.
+      const __m512i radial = _mm512_abs_epi16(_mm512_sub_epi16(
+          LookupRow(radial_a, ma_count, ia[h]), LookupRow(radial_b, mb_count, ib[h])));
+      const __m512i direction = _mm512_abs_epi16(_mm512_sub_epi16(turn_t, tk[h]));
+      _mm512_store_si512(d.distance[t] + 32 * h, distance);
+      _mm512_store_si512(d.direction[t] + 32 * h, _mm512_srli_epi16(direction, 5));
+      _mm512_store_si512(d.radial[t] + 32 * h, _mm512_srli_epi16(radial, 5));
+    }
+    near[t] = row & in_range & ~(std::uint64_t{1} << t);
+  }
+  int nonzero = 0;
+  for (int t = 0; t < nr; ++t) {
+    row_start[t] = nonzero;
+    for (std::uint64_t m = near[t]; m != 0; m &= m - 1) {
+      const int k = std::countr_zero(m);
+      AppendCompatibility(tables.z1[d.distance[t][k]], tables.z2[d.direction[t][k]],
+                          tables.z3[d.radial[t][k]], k, rho, nonzero);
+    }
+  }
+  row_start[nr] = nonzero;
+  return nonzero;
+}
+#pragma GCC diagnostic pop
+#endif
+
+// order[0, n) by decreasing lambda, as std::sort leaves it (ties in the
+// order its introsort happens to give, which the greedy pairing depends on).
+void SortByRelaxedStd(int* order, const float* lambda, int n) {
+  std::sort(order, order + n, [&](int l, int r) { return lambda[l] > lambda[r]; });
+}
+
+#if defined(__x86_64__)
+// Without ties the sorted order is unique, so any sort gives std::sort's
+// result: here each element's rank is the number of larger values, counted
+// 16 at a time. With a tie (equal relaxed similarities happen) it falls back
+// to std::sort on the unchanged input.
+ABIS_MCC_AVX512BW_TARGET void SortByRelaxedAvx512(int* order, const float* lambda, int n) {
+  static_assert(kMaxRelaxPairs <= 64);
+  alignas(64) float values[64];
+  for (int k = 0; k < 64; ++k) values[k] = k < n ? lambda[k] : 0.0f;
+  const int blocks = (n + 15) / 16;
+  __m512 v[4];
+  __mmask16 lanes[4];
+  for (int q = 0; q < blocks; ++q) {
+    v[q] = _mm512_load_ps(values + 16 * q);
+    const int left = n - 16 * q;
+    lanes[q] = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
+  }
+  std::array<int, kMaxRelaxPairs> rank;
+  bool tie = false;
+  for (int t = 0; t < n; ++t) {
+    const __m512 x = _mm512_set1_ps(lambda[t]);
+    int larger = 0, equal = 0;
+    for (int q = 0; q < blocks; ++q) {
+      larger += std::popcount(
+          static_cast<unsigned>(_mm512_mask_cmp_ps_mask(lanes[q], v[q], x, _CMP_GT_OQ)));
+      equal += std::popcount(
+          static_cast<unsigned>(_mm512_mask_cmp_ps_mask(lanes[q], v[q], x, _CMP_EQ_OQ)));
+    }
+    rank[t] = larger;
+    tie |= equal != 1;
+  }
+  if (tie) {
+    SortByRelaxedStd(order, lambda, n);
+    return;
+  }
+  for (int t = 0; t < n; ++t) order[rank[t]] = t;
+}
+#endif
+
 using FillFunction = int (*)(const PreparedFinger&, const PreparedFinger&, PairSimilarity*);
 
 FillFunction ChooseFill() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("fma")) {
     return FillAvx512;
   }
 #endif
@@ -368,10 +742,28 @@ FillFunction ChooseFill() {
 
 const FillFunction kFill = ChooseFill();
 
-struct SparseEntry {
-  float value;
-  int k;
-};
+using SelectFunction = void (*)(PairSimilarity*, PairSimilarity*, PairSimilarity*);
+const SelectFunction kSelect =
+#if defined(__x86_64__)
+    kFill == FillAvx512 ? SelectAvx512 :
+#endif
+                        StdSelect;
+
+using CompatibilitiesFunction = int (*)(const PreparedFinger&, const PreparedFinger&, const int*,
+                                        const int*, const std::uint16_t*, int, SparseEntry*, int*,
+                                        std::uint64_t*);
+const CompatibilitiesFunction kCompatibilities =
+#if defined(__x86_64__)
+    kFill == FillAvx512 ? CompatibilitiesAvx512 :
+#endif
+                        CompatibilitiesScalar;
+
+using SortFunction = void (*)(int*, const float*, int);
+const SortFunction kSortByRelaxed =
+#if defined(__x86_64__)
+    kFill == FillAvx512 ? SortByRelaxedAvx512 :
+#endif
+                        SortByRelaxedStd;
 
 // Per-thread scratch so matching never allocates after warm-up.
 struct Scratch {
@@ -382,13 +774,24 @@ struct Scratch {
   std::array<int, kMaxRelaxPairs> minutia_a, minutia_b;
   std::array<std::uint16_t, kMaxRelaxPairs> turn;
   std::array<std::uint64_t, kMaxRelaxPairs> near;
-  std::array<float, kMaxRelaxPairs> lambda, next, initial;
+  std::array<float, kMaxRelaxPairs> lambda, next, initial, sum;
+  std::array<int, kMaxRelaxPairs * kMaxRelaxPairs> entry_row;
   std::array<int, kMaxRelaxPairs> order;
 };
 
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
   return scratch;
+}
+
+void PrefetchBytes(const void* data, std::size_t bytes) {
+  const char* p = static_cast<const char*>(data);
+  for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset);
+}
+
+void PrefetchPairTables(const PreparedFinger& f) {
+  PrefetchBytes(f.pair_distance.data(), f.pair_distance.size() * sizeof(std::uint16_t));
+  PrefetchBytes(f.pair_radial_angle.data(), f.pair_radial_angle.size() * sizeof(std::uint16_t));
 }
 
 float AbsAngleDifference(float a, float b) { return std::fabs(NormalizeAngle(a - b)); }
@@ -535,8 +938,12 @@ float MatchPrepared(const PreparedFinger& a, const PreparedFinger& b, MatchDetai
   out = MatchDetails{};
   const std::size_t na = a.cylinder_count(), nb = b.cylinder_count();
   if (na == 0 || nb == 0) return 0.0f;
-  const Tables& tables = T();
   Scratch& scratch = ThreadScratch();
+  // The consolidation reads rows of both pair tables in an order known only
+  // after the selection; in a 1:N scan (or all pairs) the gallery side is
+  // usually not cached. Ask for all of it now, so it arrives during the fill.
+  PrefetchPairTables(a);
+  PrefetchPairTables(b);
   PairSimilarity* pairs = scratch.pairs.data();
   const int pair_count = kFill(a, b, pairs);
   out.compared_cylinders = pair_count;
@@ -544,16 +951,10 @@ float MatchPrepared(const PreparedFinger& a, const PreparedFinger& b, MatchDetai
 
   // LSS-R: relax the top nR pairs.
   const int nr = std::min({pair_count, static_cast<int>(std::min(na, nb)), kMaxRelaxPairs});
-  const auto by_similarity = [](const PairSimilarity& l, const PairSimilarity& r) {
-    return l.similarity > r.similarity;
-  };
-  // The nr best, in any order (relaxation treats them as a set).
-  std::nth_element(pairs, pairs + (nr - 1), pairs + pair_count, by_similarity);
-  // Compatibilities rho(t, k), kept sparse: for most pairs of pairs at
-  // least one factor is negligible, so only the others are stored.
+  // The nr best, in the order std::nth_element leaves them.
+  kSelect(pairs, pairs + (nr - 1), pairs + pair_count);
   SparseEntry* rho = scratch.rho.data();
   int* row_start = scratch.row_start.data();
-  int nonzero = 0;
   int* minutia_a = scratch.minutia_a.data();
   int* minutia_b = scratch.minutia_b.data();
   // Relative directions only enter as differences mod 2^16, so
@@ -564,58 +965,24 @@ float MatchPrepared(const PreparedFinger& a, const PreparedFinger& b, MatchDetai
     minutia_b[t] = b.cylinder_minutia[pairs[t].b];
     turn[t] = static_cast<std::uint16_t>(a.angle_units[minutia_a[t]] - b.angle_units[minutia_b[t]]);
   }
-  // Most pairs of pairs fail the distance cutoff. The distance difference
-  // is symmetric in (t, k) (pair_distance is a symmetric matrix), so test
-  // each unordered pair once and keep the survivors as one bit mask per row.
-  static_assert(kMaxRelaxPairs <= 64);
-  std::uint64_t* near = scratch.near.data();
-  std::fill(near, near + nr, std::uint64_t{0});
-  const std::size_t ma_count = a.minutia_count(), mb_count = b.minutia_count();
-  for (int t = 0; t < nr; ++t) {
-    const std::uint16_t* distance_a = a.pair_distance.data() + minutia_a[t] * ma_count;
-    const std::uint16_t* distance_b = b.pair_distance.data() + minutia_b[t] * mb_count;
-    std::uint64_t row = 0;
-    for (int k = t + 1; k < nr; ++k) {
-      const int d1 = std::abs(int{distance_a[minutia_a[k]]} - int{distance_b[minutia_b[k]]});
-      const std::uint64_t hit = d1 < Tables::kZ1Cutoff;
-      row |= hit << k;
-      near[k] |= hit << t;
-    }
-    near[t] |= row;
-  }
-  for (int t = 0; t < nr; ++t) {
-    row_start[t] = nonzero;
-    const int at = minutia_a[t], bt = minutia_b[t];
-    const std::uint16_t* distance_a = a.pair_distance.data() + at * ma_count;
-    const std::uint16_t* distance_b = b.pair_distance.data() + bt * mb_count;
-    const std::uint16_t* radial_a = a.pair_radial_angle.data() + at * ma_count;
-    const std::uint16_t* radial_b = b.pair_radial_angle.data() + bt * mb_count;
-    // Ascending k, as a plain loop would visit them (the relaxation sums
-    // each row in this order).
-    for (std::uint64_t m = near[t]; m != 0; m &= m - 1) {
-      const int k = std::countr_zero(m);
-      const int ak = minutia_a[k], bk = minutia_b[k];
-      // Distances in 1/16 px; angles are 16-bit fractions of a turn, so
-      // their differences wrap by themselves.
-      const int d1 = std::abs(int{distance_a[ak]} - int{distance_b[bk]});
-      const int d2 = std::abs(int{static_cast<std::int16_t>(turn[t] - turn[k])});
-      const int d3 = std::abs(int{static_cast<std::int16_t>(radial_a[ak] - radial_b[bk])});
-      const float value = tables.Z1Fixed(d1) * tables.ZAngle2(d2) * tables.ZAngle3(d3);
-      if (value > 1e-4f) rho[nonzero++] = {value, k};
-    }
-  }
-  row_start[nr] = nonzero;
+  kCompatibilities(a, b, minutia_a, minutia_b, turn, nr, rho, row_start, scratch.near.data());
   float* lambda = scratch.lambda.data();
   float* next = scratch.next.data();
   float* initial = scratch.initial.data();
   for (int t = 0; t < nr; ++t) lambda[t] = initial[t] = pairs[t].similarity;
   const float spread = nr > 1 ? (1.0f - kRelaxWeight) / (nr - 1) : 0.0f;
+  // Each row's sum is accumulated in its own slot, entry by entry in
+  // storage order (so in ascending k from 0.0f, as a per-row loop would add
+  // them); one loop over all entries instead of nr short loops of varying
+  // length, whose exits the branch predictor keeps missing.
+  int* entry_row = scratch.entry_row.data();
+  float* sum = scratch.sum.data();
+  const int entries = row_start[nr];
+  for (int t = 0; t < nr; ++t) std::fill(entry_row + row_start[t], entry_row + row_start[t + 1], t);
   for (int iteration = 0; iteration < kRelaxIterations; ++iteration) {
-    for (int t = 0; t < nr; ++t) {
-      float sum = 0.0f;
-      for (int e = row_start[t]; e < row_start[t + 1]; ++e) sum += rho[e].value * lambda[rho[e].k];
-      next[t] = kRelaxWeight * lambda[t] + spread * sum;
-    }
+    std::fill(sum, sum + nr, 0.0f);
+    for (int e = 0; e < entries; ++e) sum[entry_row[e]] += rho[e].value * lambda[rho[e].k];
+    for (int t = 0; t < nr; ++t) next[t] = kRelaxWeight * lambda[t] + spread * sum[t];
     std::copy(next, next + nr, lambda);
   }
   const int min_count = static_cast<int>(std::min(na, nb));
@@ -635,7 +1002,7 @@ float MatchPrepared(const PreparedFinger& a, const PreparedFinger& b, MatchDetai
   // Global consistency: one-to-one pairs by relaxed similarity, then the
   // largest set that a single rigid alignment (anchored on one of the best
   // pairs) explains.
-  std::sort(order, order + nr, [&](int l, int r) { return lambda[l] > lambda[r]; });
+  kSortByRelaxed(order, lambda, nr);
   std::array<int, kMaxRelaxPairs> chosen{};
   int chosen_count = 0;
   {
