@@ -420,8 +420,14 @@ class StageEngine final : public Engine {
   }
 
   Status DeleteIdentity(const std::string& gallery, const std::string& identity) override {
-    finger_galleries_.erase(gallery);
     Status deleted = store_->DeleteIdentity(gallery, identity);
+    // Below the index threshold the identity's fingers are dropped in place;
+    // an indexed gallery (or a refused delete) is rebuilt at its next use.
+    auto fingers = finger_galleries_.find(gallery);
+    if (fingers != finger_galleries_.end() &&
+        (!deleted.ok() || !fingers->second.RemoveIdentity(identity))) {
+      finger_galleries_.erase(fingers);
+    }
     auto cached = indexes_.find(gallery);
     if (cached != indexes_.end()) {
       // Tombstone the identity's rows; reload from the store at next use if

@@ -202,6 +202,33 @@ TEST_F(FingerGalleryTest, BelowTheThresholdResultsAreTheExactScan) {
   }
 }
 
+TEST_F(FingerGalleryTest, RemovingAnIdentityEqualsAGalleryBuiltWithoutIt) {
+  const Probe probe = MakeProbe(kSeed, 10, false, FingerPosition::kUnknown);
+  FingerGallery gallery = MakeGallery(*references_, *prepared_, {});
+  ASSERT_EQ(gallery.Search(pipeline_, probe.features, probe.prepared, 5, 0.0).front().identity,
+            probe.identity);
+  const std::size_t before = gallery.size();
+  ASSERT_TRUE(gallery.RemoveIdentity(probe.identity));
+  EXPECT_EQ(gallery.size(), before - 2);  // Finger 10 has two references.
+  EXPECT_EQ(gallery.identity_count(), kFingers - 1);
+  std::vector<Reference> others;
+  std::vector<PreparedFinger> others_prepared;
+  for (std::size_t i = 0; i < references_->size(); ++i) {
+    if ((*references_)[i].identity == probe.identity) continue;
+    others.push_back((*references_)[i]);
+    others_prepared.push_back((*prepared_)[i]);
+  }
+  FingerGallery without = MakeGallery(others, others_prepared, {});
+  const auto hits = gallery.Search(pipeline_, probe.features, probe.prepared, 20, 0.0);
+  for (const FingerHit& hit : hits) EXPECT_NE(hit.identity, probe.identity);
+  ExpectSameHits(hits, without.Search(pipeline_, probe.features, probe.prepared, 20, 0.0));
+  // An indexed gallery cannot drop fingers: it says so and keeps them.
+  FingerGallery indexed = MakeGallery(*references_, *prepared_, SmallIndexOptions());
+  ASSERT_TRUE(indexed.indexed());
+  EXPECT_FALSE(indexed.RemoveIdentity(probe.identity));
+  EXPECT_EQ(indexed.size(), references_->size());
+}
+
 TEST_F(FingerGalleryTest, AboveTheThresholdTheIndexFindsMatesWithExactScores) {
   FingerGallery gallery = MakeGallery(*references_, *prepared_, SmallIndexOptions());
   ASSERT_TRUE(gallery.indexed());

@@ -373,6 +373,13 @@ std::vector<std::size_t> FingerGallery::Shortlist(const finger::FingerFeatures& 
   return selected;
 }
 
+bool FingerGallery::RemoveIdentity(const std::string& identity) {
+  if (index_) return false;
+  std::erase_if(references_,
+                [&identity](const Reference& reference) { return reference.identity == identity; });
+  return true;
+}
+
 std::size_t FingerGallery::identity_count() const {
   std::set<std::string_view> identities;
   for (const Reference& reference : references_) identities.insert(reference.identity);

@@ -147,6 +147,11 @@ class FingerGallery {
   std::vector<std::size_t> Shortlist(const finger::FingerFeatures& probe_features,
                                      const finger::PreparedFinger& probe) const;
 
+  // Drops the identity's references from a gallery that is not indexed and
+  // returns true; returns false (nothing changed) once it is indexed, since
+  // the index has no delete: the caller then rebuilds the gallery.
+  bool RemoveIdentity(const std::string& identity);
+
   std::size_t size() const { return references_.size(); }
   std::size_t identity_count() const;
   // True once the gallery has passed the threshold and is filed in the index.

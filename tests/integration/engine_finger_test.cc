@@ -188,6 +188,27 @@ TEST_F(EngineFingerTest, VerificationHonoursPositionAndModelsStaySeparate) {
   EXPECT_GT(*self, 0.5);
 }
 
+// A deleted identity's fingers leave the search at once (the engine drops
+// them from its in-memory gallery, not only from the store).
+TEST_F(EngineFingerTest, DeletedIdentityIsNoLongerACandidate) {
+  if (FingerprintsDir().empty()) GTEST_SKIP() << "../shared/data/fingerprints not found";
+  for (const std::string finger : {"fvc2002_db2_103", "fvc2002_db2_104"}) {
+    ASSERT_TRUE(engine_->Enrol(FingerEnrolment("erase", finger, Print(finger, 1), 500)).ok());
+  }
+  IdentificationRequest request{"erase", Print("fvc2002_db2_103", 2), Modality::kFinger, 5};
+  request.finger.ppi = 500;
+  auto before = engine_->Identify(request);  // Builds the gallery's cache.
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_EQ(before->candidates.size(), 2u);
+  EXPECT_EQ(before->candidates[0].identity, "fvc2002_db2_103");
+  ASSERT_TRUE(engine_->DeleteIdentity("erase", "fvc2002_db2_103").ok());
+  auto after = engine_->Identify(request);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->gallery_identities, 1);
+  ASSERT_EQ(after->candidates.size(), 1u);
+  EXPECT_EQ(after->candidates[0].identity, "fvc2002_db2_104");
+}
+
 // One person, a face and a finger: the two searches are fused per identity
 // by the sum of -log10 FMR, and the fused list ranks each person first.
 TEST_F(EngineFingerTest, FaceAndFingerProbesFusePerIdentity) {
