@@ -77,6 +77,28 @@ Result<std::vector<std::uint8_t>> ReadLogFile(const std::string& path) {
   return bytes;
 }
 
+// `length` bytes of `path` from `offset`; DataLoss if the file is shorter.
+Result<std::vector<std::uint8_t>> ReadFileRange(const std::string& path, std::uint64_t offset,
+                                                std::uint64_t length) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return UnavailableError("cannot open " + path + ": " + ErrnoText());
+  std::vector<std::uint8_t> bytes(length);
+  std::uint64_t done = 0;
+  while (done < length) {
+    const ssize_t got =
+        ::pread(fd, bytes.data() + done, length - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      const std::string why = got < 0 ? ErrnoText() : "shorter than written";
+      ::close(fd);
+      return DataLossError(path + ": " + why);
+    }
+    done += static_cast<std::uint64_t>(got);
+  }
+  ::close(fd);
+  return bytes;
+}
+
 Status SyncDirectory(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return UnavailableError("cannot open directory " + dir + ": " + ErrnoText());
@@ -262,6 +284,9 @@ struct AuditLog::State {
   std::unique_ptr<AppendFile> checkpoints_file;
   std::uint64_t events_bytes = 0;
   std::uint64_t checkpoints_bytes = 0;
+  // File offset of each event record (index = seq): a page of events is
+  // read from its own byte range, not by re-reading the whole log.
+  std::vector<std::uint64_t> event_offsets;
   Replay replay;
   std::uint64_t since_checkpoint = 0;
   Status failed;
@@ -398,6 +423,10 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& data_dir,
   }
   state->events_bytes = events->valid_bytes;
   state->checkpoints_bytes = checkpoints->valid_bytes;
+  state->event_offsets.reserve(events->records.size());
+  for (const audit::FramedRecord& record : events->records) {
+    state->event_offsets.push_back(record.offset);
+  }
 
   const Replay& replay = state->replay;
   state->since_checkpoint =
@@ -454,6 +483,7 @@ Result<AuditReceipt> AuditLog::Append(AuditEvent event) {
     return UnavailableError("audit event not durable, operation must be refused: " +
                             written.message());
   }
+  s.event_offsets.push_back(s.events_bytes);
   s.events_bytes += record.size();
   const Hash leaf = audit::HashLeaf(payload);
   s.replay.leaves.push_back(leaf);
@@ -564,16 +594,23 @@ Result<std::vector<AuditEvent>> AuditLog::ReadEvents(std::uint64_t from, std::si
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const State& s = *state_;
-    if (from >= s.replay.leaves.size() || limit == 0) return std::vector<AuditEvent>();
-    ABIS_ASSIGN_OR_RETURN(bytes, ReadLogFile(s.Path(kEventsFile)));
-    if (bytes.size() < s.events_bytes) return DataLossError("events.log is shorter than written");
-    bytes.resize(s.events_bytes);
+    const std::uint64_t count = s.event_offsets.size();
+    if (from >= count || limit == 0) return std::vector<AuditEvent>();
+    const std::uint64_t end_seq = limit >= count - from ? count : from + limit;
+    const std::uint64_t begin = s.event_offsets[from];
+    const std::uint64_t end = end_seq == count ? s.events_bytes : s.event_offsets[end_seq];
+    ABIS_ASSIGN_OR_RETURN(bytes, ReadFileRange(s.Path(kEventsFile), begin, end - begin));
   }
+  // The range holds whole records only, checked again here: a file changed
+  // behind the log's back is DataLoss, never a wrong page.
   ABIS_ASSIGN_OR_RETURN(audit::ParsedFile parsed,
                         audit::ParseRecords(bytes, audit::RecordType::kEvent));
+  if (parsed.torn_tail) return DataLossError("events.log changed under the audit log");
   std::vector<AuditEvent> events;
-  for (std::uint64_t i = from; i < parsed.records.size() && events.size() < limit; ++i) {
+  events.reserve(parsed.records.size());
+  for (std::size_t i = 0; i < parsed.records.size(); ++i) {
     ABIS_ASSIGN_OR_RETURN(AuditEvent event, audit::ParseEventPayload(parsed.records[i].payload));
+    if (event.seq != from + i) return DataLossError("events.log changed under the audit log");
     events.push_back(std::move(event));
   }
   return events;

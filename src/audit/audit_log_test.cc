@@ -1,5 +1,6 @@
 #include "audit/audit_log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -140,6 +141,38 @@ TEST(AuditLogTest, AppendReopenVerify) {
   EXPECT_EQ((*events)[3].object_ids, Event(3).object_ids);
   EXPECT_EQ((*events)[3].hashes, Event(3).hashes);
   EXPECT_EQ((*events)[0].prev_hash, std::string(64, '0'));
+}
+
+// Pages come from their own byte ranges: every page equals the same slice of
+// the whole log, before and after a reopen and after more appends.
+TEST(AuditLogTest, PagesOfEventsAreTheirSliceOfTheLog) {
+  TempDir dir;
+  MakeLog(dir, 40);
+  auto log = AuditLog::Open(dir.path(), QuietOptions());
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  for (int i = 40; i < 45; ++i) ASSERT_TRUE((*log)->Append(Event(i)).ok());
+  auto all = (*log)->ReadEvents(0, 1000);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 45u);
+  for (std::size_t i = 0; i < all->size(); ++i) {
+    EXPECT_EQ((*all)[i].seq, i);
+    EXPECT_EQ((*all)[i].details, Event(static_cast<int>(i)).details);
+  }
+  for (std::uint64_t from : {0u, 1u, 7u, 39u, 40u, 44u}) {
+    for (std::size_t limit : {1u, 3u, 10u, 100u}) {
+      auto page = (*log)->ReadEvents(from, limit);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      const std::size_t expected = std::min<std::size_t>(limit, 45 - from);
+      ASSERT_EQ(page->size(), expected) << from << "+" << limit;
+      for (std::size_t i = 0; i < expected; ++i) {
+        EXPECT_EQ((*page)[i].seq, from + i);
+        EXPECT_EQ((*page)[i].prev_hash, (*all)[from + i].prev_hash);
+      }
+    }
+  }
+  EXPECT_TRUE((*log)->ReadEvents(45, 10)->empty());
+  EXPECT_TRUE((*log)->ReadEvents(3, 0)->empty());
+  ASSERT_TRUE((*log)->Close().ok());
 }
 
 TEST(AuditLogTest, KeyFilesAndPermissions) {
