@@ -126,6 +126,13 @@ void ExpectSameHits(const std::vector<FingerHit>& a, const std::vector<FingerHit
   }
 }
 
+// Reference id -> position in `references`.
+std::map<std::int64_t, std::size_t> IndexByReferenceId(const std::vector<Reference>& references) {
+  std::map<std::int64_t, std::size_t> index_of;
+  for (std::size_t i = 0; i < references.size(); ++i) index_of[references[i].reference_id] = i;
+  return index_of;
+}
+
 constexpr std::uint64_t kSeed = 41;
 constexpr std::size_t kFingers = 600;  // 660 references
 
@@ -229,15 +236,42 @@ TEST_F(FingerGalleryTest, RemovingAnIdentityEqualsAGalleryBuiltWithoutIt) {
   EXPECT_EQ(indexed.size(), references_->size());
 }
 
+// Removal must leave the per-position counts true: they decide whether a
+// probe of known position is scanned exactly once the gallery is indexed.
+TEST_F(FingerGalleryTest, RemovalKeepsTheCountsThatChooseThePath) {
+  FingerGalleryOptions options = SmallIndexOptions();
+  options.index_threshold = 100;
+  FingerGallery gallery(options);
+  std::size_t next = 0;
+  auto add = [&](FingerPosition position, const std::string& identity) {
+    PreparedFinger prepared = (*prepared_)[next];
+    prepared.position = position;
+    gallery.Add(static_cast<std::int64_t>(next) + 1, identity, (*references_)[next].features,
+                std::move(prepared));
+    ++next;
+  };
+  for (int i = 0; i < 100; ++i) add(FingerPosition::kRightIndex, "old-" + std::to_string(i % 50));
+  ASSERT_TRUE(gallery.RemoveIdentity("old-0"));  // 2 references
+  for (int i = 1; i < 50; ++i) ASSERT_TRUE(gallery.RemoveIdentity("old-" + std::to_string(i)));
+  ASSERT_EQ(gallery.size(), 0u);
+  for (int i = 0; i < 100; ++i) add(FingerPosition::kRightIndex, "new-" + std::to_string(i));
+  ASSERT_FALSE(gallery.indexed());
+  add(FingerPosition::kRightThumb, "thumb");  // 101 > 100: indexed
+  ASSERT_TRUE(gallery.indexed());
+  // A right-index probe meets the 100 right-index references, not more:
+  // scanned exactly, every one compared.
+  const Probe probe = MakeProbe(kSeed, 3, false, FingerPosition::kRightIndex);
+  const auto hits = gallery.Search(pipeline_, probe.features, probe.prepared, 1000, 0.0);
+  ExpectSameHits(hits, gallery.SearchExact(pipeline_, probe.features, probe.prepared, 1000, 0.0));
+  EXPECT_EQ(hits.size(), 100u);
+}
+
 TEST_F(FingerGalleryTest, AboveTheThresholdTheIndexFindsMatesWithExactScores) {
   FingerGallery gallery = MakeGallery(*references_, *prepared_, SmallIndexOptions());
   ASSERT_TRUE(gallery.indexed());
   EXPECT_EQ(gallery.size(), references_->size());
   EXPECT_EQ(gallery.identity_count(), kFingers);
-  std::map<std::int64_t, std::size_t> index_of;
-  for (std::size_t i = 0; i < references_->size(); ++i) {
-    index_of[(*references_)[i].reference_id] = i;
-  }
+  const std::map<std::int64_t, std::size_t> index_of = IndexByReferenceId(*references_);
   int probes = 0;
   int mate_first = 0;
   for (std::uint64_t id = 0; id < kFingers; id += 15) {
@@ -326,10 +360,7 @@ TEST_F(FingerGalleryTest, TheIndexedPathRespectsMinScore) {
 TEST_F(FingerGalleryTest, ContactlessProbesAreShortlistedAtTheContactScale) {
   FingerGallery gallery = MakeGallery(*references_, *prepared_, SmallIndexOptions());
   ASSERT_TRUE(gallery.indexed());
-  std::map<std::int64_t, std::size_t> index_of;
-  for (std::size_t i = 0; i < references_->size(); ++i) {
-    index_of[(*references_)[i].reference_id] = i;
-  }
+  const std::map<std::int64_t, std::size_t> index_of = IndexByReferenceId(*references_);
   int probes = 0;
   int mate_first = 0;
   for (std::uint64_t id = 7; id < kFingers; id += 60) {

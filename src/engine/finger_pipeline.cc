@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string_view>
@@ -168,11 +169,15 @@ double FingerPipeline::Fmr(double raw_score) const {
   return finger::ScoreCalibration::Default().Fmr(static_cast<float>(raw_score));
 }
 
+void FingerGallery::Tally(const finger::FingerFeatures& features, finger::FingerPosition position) {
+  const int capture = features.capture == finger::CaptureType::kContactless ? 1 : 0;
+  ++counts_[capture][static_cast<int>(position) % 11];
+  if (features.ridge_period > 0) periods_[capture].push_back(features.ridge_period);
+}
+
 void FingerGallery::Add(std::int64_t reference_id, std::string identity,
                         finger::FingerFeatures features, finger::PreparedFinger prepared) {
-  const int capture = features.capture == finger::CaptureType::kContactless ? 1 : 0;
-  ++counts_[capture][static_cast<int>(prepared.position) % 11];
-  if (features.ridge_period > 0) periods_[capture].push_back(features.ridge_period);
+  Tally(features, prepared.position);
   references_.push_back(
       {reference_id, std::move(identity), std::move(features), std::move(prepared)});
   if (index_) {
@@ -377,6 +382,12 @@ bool FingerGallery::RemoveIdentity(const std::string& identity) {
   if (index_) return false;
   std::erase_if(references_,
                 [&identity](const Reference& reference) { return reference.identity == identity; });
+  // The counts and periods describe the references held: count them again.
+  for (auto& counts : counts_) std::fill(std::begin(counts), std::end(counts), 0);
+  for (auto& periods : periods_) periods.clear();
+  for (const Reference& reference : references_) {
+    Tally(reference.features, reference.prepared.position);
+  }
   return true;
 }
 

@@ -179,6 +179,8 @@ class FingerGallery {
                               const finger::PreparedFinger& probe,
                               const std::vector<std::size_t>* subset, int max_hits,
                               double min_score) const;
+  // Counts a reference in counts_ and periods_.
+  void Tally(const finger::FingerFeatures& features, finger::FingerPosition position);
   // References of `capture` a probe at `position` may meet.
   std::size_t Eligible(finger::CaptureType capture, finger::FingerPosition position) const;
 
