@@ -100,15 +100,31 @@ struct FaceModelFiles {
   std::string digest;
 };
 
+constexpr char kFaceModelHint[] = "face model (run scripts/setup.sh to fetch and convert it)";
+
+struct FaceNetworks {
+  std::unique_ptr<face::FaceAnalyzer> analyzer;
+  std::unique_ptr<face::FaceEmbedder> embedder;
+};
+
+// Builds the landmark predictor and the ResNet from `files` (seconds).
+Result<FaceNetworks> LoadFaceNetworks(const FaceModelFiles& files) {
+  FaceNetworks networks;
+  ABIS_ASSIGN_OR_RETURN(networks.analyzer, face::FaceAnalyzer::Load(files.landmark_path));
+  auto embedder = face::FaceEmbedder::Load(files.model_path);
+  if (!embedder.ok()) return embedder.status().WithContext(kFaceModelHint);
+  networks.embedder = std::move(*embedder);
+  return networks;
+}
+
 class StageEngine final : public Engine {
  public:
-  // `analyzer` and `embedder` may be null: they then load from the paths in
-  // `face_models` at the first face operation (EnsureFaceModels).
-  StageEngine(FaceModelFiles face_models, std::unique_ptr<face::FaceAnalyzer> analyzer,
-              std::unique_ptr<face::FaceEmbedder> embedder, std::unique_ptr<SqliteStore> store)
+  // `networks` may be empty: they then load from `face_models` at the first
+  // face operation (EnsureFaceModels).
+  StageEngine(FaceModelFiles face_models, FaceNetworks networks, std::unique_ptr<SqliteStore> store)
       : face_models_(std::move(face_models)),
-        analyzer_(std::move(analyzer)),
-        embedder_(std::move(embedder)),
+        analyzer_(std::move(networks.analyzer)),
+        embedder_(std::move(networks.embedder)),
         store_(std::move(store)) {
     algorithm_.algorithm = kFaceAlgorithm;
     algorithm_.model_digest = face_models_.digest;
@@ -639,20 +655,14 @@ class StageEngine final : public Engine {
   // the ones whose digest the engine reported since it opened.
   Status EnsureFaceModels() {
     if (analyzer_ && embedder_) return Status::Ok();
-    auto analyzer = face::FaceAnalyzer::Load(face_models_.landmark_path);
-    if (!analyzer.ok()) return analyzer.status();
-    auto embedder = face::FaceEmbedder::Load(face_models_.model_path);
-    if (!embedder.ok()) {
-      return embedder.status().WithContext(
-          "face model (run scripts/setup.sh to fetch and convert it)");
-    }
-    if ((*embedder)->model_digest() != face_models_.digest) {
+    ABIS_ASSIGN_OR_RETURN(FaceNetworks networks, LoadFaceNetworks(face_models_));
+    if (networks.embedder->model_digest() != face_models_.digest) {
       return FailedPreconditionError(
           "face model " + face_models_.model_path + " changed since the engine opened (digest " +
-          (*embedder)->model_digest() + ", expected " + face_models_.digest + "); restart");
+          networks.embedder->model_digest() + ", expected " + face_models_.digest + "); restart");
     }
-    analyzer_ = std::move(*analyzer);
-    embedder_ = std::move(*embedder);
+    analyzer_ = std::move(networks.analyzer);
+    embedder_ = std::move(networks.embedder);
     return Status::Ok();
   }
 
@@ -727,28 +737,18 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   FaceModelFiles face_models;
   face_models.landmark_path = options.landmark_model_path;
   face_models.model_path = (std::filesystem::path(model_dir) / kFaceModelFile).string();
-  std::unique_ptr<face::FaceAnalyzer> analyzer;
-  std::unique_ptr<face::FaceEmbedder> embedder;
+  FaceNetworks networks;  // Empty when deferred.
   if (options.load_face_models_on_first_use) {
     if (!std::filesystem::exists(face_models.landmark_path)) {
       return NotFoundError("landmark model " + face_models.landmark_path +
                            " is missing (Debian package libdlib-data)");
     }
     auto digest = face::FaceEmbedder::FileDigest(face_models.model_path);
-    if (!digest.ok()) {
-      return digest.status().WithContext(
-          "face model (run scripts/setup.sh to fetch and convert it)");
-    }
+    if (!digest.ok()) return digest.status().WithContext(kFaceModelHint);
     face_models.digest = std::move(*digest);
   } else {
-    ABIS_ASSIGN_OR_RETURN(analyzer, face::FaceAnalyzer::Load(face_models.landmark_path));
-    auto loaded = face::FaceEmbedder::Load(face_models.model_path);
-    if (!loaded.ok()) {
-      return loaded.status().WithContext(
-          "face model (run scripts/setup.sh to fetch and convert it)");
-    }
-    embedder = std::move(*loaded);
-    face_models.digest = embedder->model_digest();
+    ABIS_ASSIGN_OR_RETURN(networks, LoadFaceNetworks(face_models));
+    face_models.digest = networks.embedder->model_digest();
   }
   ABIS_ASSIGN_OR_RETURN(
       ResolvedMasterKey master_key,
@@ -762,8 +762,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     if (store.status().code() != StatusCode::kPermissionDenied) return store.status();
     return store.status().WithContext("master key from " + master_key.description);
   }
-  return std::unique_ptr<Engine>(new StageEngine(std::move(face_models), std::move(analyzer),
-                                                 std::move(embedder), std::move(*store)));
+  return std::unique_ptr<Engine>(
+      new StageEngine(std::move(face_models), std::move(networks), std::move(*store)));
 }
 
 }  // namespace abis
